@@ -1,0 +1,1 @@
+"""Entry points and assembly: CLI, settings, the per-call pipeline factory and the HTTP app."""

@@ -1,0 +1,94 @@
+"""One admitted call: its transport, pipeline worker and runner, from start to outcome."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from pipecat.frames.frames import EndFrame
+from pipecat.workers.runner import WorkerRunner
+
+from bot.pipeline import build_worker, transport_params
+from bot.settings import Settings
+from observability.logging import call_context, get_logger
+from transports.audiosocket.connection import AudioSocketConnection
+from transports.audiosocket.transport import AudioSocketTransport
+
+log = get_logger("bot.call")
+
+
+class Call:
+    """Runs one call's pipeline until the caller or the bot ends it.
+
+    Args:
+        settings: The service settings.
+        connection: The admitted AudioSocket connection.
+        call_id: The call's UUID from Asterisk.
+    """
+
+    def __init__(
+        self, settings: Settings, connection: AudioSocketConnection, call_id: uuid.UUID
+    ) -> None:
+        self.call_id = call_id
+        self.transport = AudioSocketTransport(
+            connection, call_id, transport_params(settings), name=f"audiosocket-{call_id}"
+        )
+        self.worker = build_worker(settings, self.transport)
+        self.outcome: str | None = None
+        self._ending: str | None = None
+
+    async def run(self) -> str:
+        """Run the call to its end and return its outcome."""
+        with call_context(str(self.call_id)):
+            started = time.monotonic()
+            log.info("call started")
+            runner = WorkerRunner(handle_sigint=False, handle_sigterm=False)
+            await runner.add_workers(self.worker)
+            try:
+                await runner.run()
+            finally:
+                self.outcome = self.transport.end_reason or self._ending or "bot_hangup"
+                log.info(
+                    "call ended",
+                    outcome=self.outcome,
+                    duration_secs=round(time.monotonic() - started, 3),
+                )
+        return self.outcome
+
+    async def end(self, reason: str) -> None:
+        """End the call from our side: queued audio plays, then Asterisk gets a hangup."""
+        self._ending = reason
+        await self.worker.queue_frame(EndFrame(reason=reason))
+
+    async def cancel(self, reason: str) -> None:
+        """Stop the call at once."""
+        self._ending = self._ending or reason
+        await self.worker.cancel(reason=reason)
+
+
+class CallRegistry:
+    """The calls this process is running, for draining and readiness."""
+
+    def __init__(self) -> None:
+        self._calls: dict[uuid.UUID, Call] = {}
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def add(self, call: Call) -> None:
+        """Track a call while it runs."""
+        self._calls[call.call_id] = call
+
+    def remove(self, call: Call) -> None:
+        """Forget a finished call."""
+        self._calls.pop(call.call_id, None)
+
+    async def end_all(self, reason: str) -> None:
+        """Ask every call to end cleanly (the bot hangs up; the dialplan continues)."""
+        for call in list(self._calls.values()):
+            await call.end(reason)
+
+    async def cancel_all(self, reason: str) -> None:
+        """Stop every call at once."""
+        for call in list(self._calls.values()):
+            await call.cancel(reason)

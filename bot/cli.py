@@ -1,0 +1,132 @@
+"""The ``callproc`` command: serve calls, place a simulated call, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from bot.settings import (
+    Settings,
+    SettingsError,
+    describe,
+    load_settings,
+    render_env_example,
+)
+from observability.logging import configure_logging
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"callproc: configuration error\n{exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, json=settings.log_format == "json")
+    return int(args.func(settings, args) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="callproc", description=__doc__)
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="answer AudioSocket calls until SIGTERM")
+    serve.set_defaults(func=_serve)
+
+    call = sub.add_parser("call", help="place a simulated call (an AudioSocket client)")
+    call.add_argument("--target", default="127.0.0.1:9092", help="HOST:PORT of the server")
+    call.add_argument("--wav", type=Path, help="16-bit WAV the caller says (any rate)")
+    call.add_argument("--speech-at", type=float, default=0.5, help="seconds before speaking")
+    call.add_argument("--duration", type=float, default=10.0, help="seconds before hanging up")
+    call.add_argument(
+        "--dtmf", default="", help="key presses as SECONDS:KEY,... e.g. '3:1,5:*,6:#'"
+    )
+    call.add_argument("--rate", type=int, default=8000, choices=(8000, 16000))
+    call.add_argument("--record", type=Path, default=Path("var/calls/last-call.wav"))
+    call.set_defaults(func=_call)
+
+    demo = sub.add_parser("demo", help="run a whole call on this machine and record it")
+    demo.set_defaults(func=_demo)
+
+    config = sub.add_parser("config", help="print every setting, its value and meaning")
+    config.add_argument(
+        "--env-example", action="store_true", help="print the defaults as .env.example"
+    )
+    config.set_defaults(func=_config)
+    return parser
+
+
+def _serve(settings: Settings, _: argparse.Namespace) -> int:
+    from bot.service import Service
+
+    async def run() -> None:
+        service = Service(settings)
+        await service.start()
+        await service.run_until_signal()
+
+    asyncio.run(run())
+    return 0
+
+
+def _call(_: Settings, args: argparse.Namespace) -> int:
+    from sandbox.caller import CallScript, place_call, read_wav
+
+    host, _, port = args.target.rpartition(":")
+    if not host or not port.isdigit():
+        print(f"callproc call: --target must be HOST:PORT, got {args.target!r}", file=sys.stderr)
+        return 2
+    try:
+        dtmf = tuple(
+            (float(at), key) for at, _, key in (p.partition(":") for p in args.dtmf.split(",") if p)
+        )
+        audio = read_wav(args.wav, args.rate) if args.wav else b""
+    except ValueError as exc:
+        print(f"callproc call: {exc}", file=sys.stderr)
+        return 2
+    script = CallScript(
+        audio=audio,
+        rate=args.rate,
+        speech_at_secs=args.speech_at,
+        dtmf=dtmf,
+        duration_secs=args.duration,
+    )
+    try:
+        result = asyncio.run(place_call(host, int(port), script))
+    except OSError as exc:
+        print(f"callproc call: cannot reach {args.target}: {exc}", file=sys.stderr)
+        return 1
+    print(f"call {result.call_id} ended by {result.ended_by}")
+    print(f"bot audio timing: {result.stats.summary()}")
+    print(f"recording: {result.save_wav(args.record)}")
+    return 0
+
+
+def _demo(settings: Settings, _: argparse.Namespace) -> int:
+    # The report goes to the terminal, the service's own JSON log to a file beside it
+    # (configured before the import, which loads pipecat and its banner line).
+    log_path = Path("var/demo/service.log")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w", encoding="utf-8") as log_file:
+        configure_logging(settings.log_level, json=True, stream=log_file)
+        from bot.demo import run_demo
+
+        asyncio.run(run_demo(settings))
+    print(f"service log: {log_path}")
+    return 0
+
+
+def _config(settings: Settings, args: argparse.Namespace) -> int:
+    if args.env_example:
+        print(render_env_example(load_settings(None)), end="")
+        return 0
+    for name, value, description in describe(settings):
+        print(f"{name}={value}\n    {description}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

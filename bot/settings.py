@@ -1,0 +1,176 @@
+"""All configuration, read once from the environment (and an optional ``.env``) at start-up.
+
+Every setting has a working local default, a description and validation. Variables are
+``CALLPROC_<NAME>``; settings of one component are nested and use a double underscore, e.g.
+``CALLPROC_AUDIOSOCKET__PORT``. Nothing else in the code reads ``os.environ``: the CLI builds
+one :class:`Settings` and passes it down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "CALLPROC_"
+NESTED_DELIMITER = "__"
+
+# 0 asks the OS for any free port (tests, the demo); the bound port is logged at start.
+Port = Annotated[int, Field(ge=0, le=65535)]
+
+
+class AudioSocketSettings(BaseModel):
+    """The TCP listener Asterisk's ``AudioSocket()`` connects to, and the per-call audio format."""
+
+    host: str = Field("0.0.0.0", description="Address to listen on for AudioSocket calls.")
+    port: Port = Field(9092, description="TCP port for AudioSocket calls.")
+    max_calls: int = Field(
+        20,
+        ge=1,
+        le=1000,
+        description="Concurrent calls this process takes; a call beyond it is refused at once "
+        "with an AudioSocket hangup, so the dialplan continues to the operators.",
+    )
+    handshake_timeout_secs: float = Field(
+        2.0, gt=0, le=30, description="Time allowed for the call UUID, the first message."
+    )
+    read_timeout_secs: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        description="A call whose caller side sends nothing for this long is treated as gone "
+        "(Asterisk sends a frame every 20 ms).",
+    )
+    max_payload_bytes: int = Field(
+        16384,
+        ge=640,
+        le=65535,
+        description="Largest message payload accepted; a longer one ends that call as malformed.",
+    )
+    sample_rate: Literal[8000, 16000] = Field(
+        8000,
+        description="Pipeline sample rate in Hz; caller audio at another rate is resampled, "
+        "bot audio is sent at this rate (0x10 for 8000, 0x12 for 16000).",
+    )
+    output_lead_frames: int = Field(
+        2,
+        ge=1,
+        le=3,
+        description="20 ms frames the bot's audio may run ahead of real time. More rides out "
+        "scheduler stalls, less keeps barge-in sharp.",
+    )
+
+
+class HttpSettings(BaseModel):
+    """The HTTP app: health, readiness and (later) metrics and the handoff API."""
+
+    host: str = Field("0.0.0.0", description="Address the HTTP app listens on.")
+    port: Port = Field(8080, description="Port of the HTTP app.")
+
+
+class Settings(BaseSettings):
+    """The Call Processor's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=NESTED_DELIMITER,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Lowest log level written."
+    )
+    log_format: Literal["json", "console"] = Field(
+        "json", description="json: one JSON object per line; console: for a person at a terminal."
+    )
+    drain_secs: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="On SIGTERM, how long active calls may finish before they are ended.",
+    )
+    pipeline: Literal["echo"] = Field(
+        "echo",
+        description="What answers a call. echo: plays a chime, loops the caller's audio back, "
+        "beeps each DTMF digit, '*' interrupts, '#' ends the call.",
+    )
+    anthropic_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices(f"{ENV_PREFIX}ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"),
+        description="Claude API key (ANTHROPIC_API_KEY works too); unset means the local "
+        "Anthropic stand-in.",
+    )
+    audiosocket: AudioSocketSettings = Field(default_factory=AudioSocketSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+
+
+class SettingsError(Exception):
+    """Configuration that cannot be used; the message names each variable and what is allowed."""
+
+
+def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Settings:
+    """Build the settings from the environment, ``env_file`` and explicit overrides.
+
+    Raises:
+        SettingsError: One line per invalid variable, each naming it and what is allowed.
+    """
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise SettingsError(format_validation_error(exc)) from None
+
+
+def env_name(loc: tuple[int | str, ...]) -> str:
+    """Map a pydantic error location to the environment variable a person would set."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0].upper().startswith(ENV_PREFIX):
+        return parts[0].upper()  # an alias that already is a variable name
+    return ENV_PREFIX + NESTED_DELIMITER.join(parts).upper()
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """Render every error as ``invalid setting NAME=VALUE: what is allowed`` lines."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        name = env_name(error["loc"])
+        shown = "" if _is_secret(error["loc"]) else f"={error.get('input')!r}"
+        lines.append(f"invalid setting {name}{shown}: {error['msg']}")
+    return "\n".join(lines)
+
+
+def _is_secret(loc: tuple[int | str, ...]) -> bool:
+    return any(("key" in str(p).lower() or "secret" in str(p).lower()) for p in loc)
+
+
+def describe(settings: Settings) -> list[tuple[str, str, str]]:
+    """List ``(variable, effective value, description)`` for every setting, secrets masked."""
+    rows: list[tuple[str, str, str]] = []
+
+    def walk(model: BaseModel, prefix: tuple[str, ...]) -> None:
+        for name, field in type(model).model_fields.items():
+            value = getattr(model, name)
+            if isinstance(value, BaseModel):
+                walk(value, (*prefix, name))
+                continue
+            shown = "(set)" if isinstance(value, SecretStr) else str(value)
+            rows.append((env_name((*prefix, name)), shown, field.description or ""))
+
+    walk(settings, ())
+    return rows
+
+
+def render_env_example(settings: Settings) -> str:
+    """The text of ``.env.example``: every variable, its description, its default."""
+    lines = [
+        "# Call Processor settings. Copy to .env (git-ignored) and change what you need;",
+        "# every value below is the default. `callproc config` prints the effective values.",
+    ]
+    for name, value, description in describe(settings):
+        shown = "" if value in ("None", "(set)") else value
+        lines += ["", f"# {description}", f"# {name}={shown}"]
+    return "\n".join(lines) + "\n"

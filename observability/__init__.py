@@ -1,0 +1,1 @@
+"""Logging with personal-data scrubbing, and (later) observers and metrics."""

@@ -1,0 +1,1 @@
+"""Project frame processors (one job each)."""

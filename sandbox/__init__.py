@@ -1,0 +1,1 @@
+"""Local stand-ins for everything outside the process: the simulated caller first."""

@@ -1,0 +1,1 @@
+"""Asterisk AudioSocket: pure codec and pacer, the asyncio server, the pipecat transport."""

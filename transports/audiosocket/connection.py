@@ -1,0 +1,102 @@
+"""One AudioSocket TCP connection: whole messages in, whole messages out, nothing else.
+
+The codec does the parsing; this class only moves bytes. Each message is written in one
+``write`` under a lock and followed by ``drain()`` (where backpressure happens), as the
+DESIGN's AudioSocket facts require.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections import deque
+
+from transports.audiosocket.codec import Decoder, Message, encode
+
+# The named exceptions a closing or reset peer produces; nothing else is swallowed.
+PEER_GONE = (ConnectionError, asyncio.IncompleteReadError, BrokenPipeError, OSError)
+
+READ_CHUNK = 65536
+
+
+class AudioSocketConnection:
+    """A stream reader/writer pair that speaks AudioSocket messages.
+
+    Args:
+        reader: The connection's stream reader.
+        writer: The connection's stream writer.
+        expect_call_id: True on the server side (the peer is Asterisk and must send the call
+            UUID first), False on the caller side.
+        max_payload: Largest payload accepted before the peer is declared malformed.
+    """
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        expect_call_id: bool,
+        max_payload: int,
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._decoder = Decoder(expect_call_id=expect_call_id, max_payload=max_payload)
+        self._inbox: deque[Message] = deque()
+        self._write_lock = asyncio.Lock()
+        self._eof = False
+        set_nodelay(writer)
+
+    @property
+    def closed(self) -> bool:
+        """Whether our side has closed (or started closing) the socket."""
+        return self._writer.is_closing()
+
+    async def receive(self, timeout: float | None = None) -> Message | None:
+        """Return the next message, or None once the peer has closed the stream.
+
+        Raises:
+            ProtocolError: The peer sent something that is not AudioSocket.
+            TimeoutError: Nothing complete arrived within ``timeout`` seconds.
+        """
+        while not self._inbox:
+            if self._eof:
+                return None
+            try:
+                data = await asyncio.wait_for(self._reader.read(READ_CHUNK), timeout)
+            except PEER_GONE:
+                data = b""
+            if not data:
+                self._eof = True
+                self._decoder.close()  # raises if the stream ended inside a message
+                return None
+            self._inbox.extend(self._decoder.feed(data))
+        return self._inbox.popleft()
+
+    async def send(self, message: Message) -> None:
+        """Write one whole message and wait until the kernel has taken it.
+
+        Raises:
+            ConnectionError: The socket is closed or the peer is gone.
+        """
+        data = encode(message)
+        async with self._write_lock:
+            if self._writer.is_closing():
+                raise ConnectionResetError("audiosocket connection is closed")
+            self._writer.write(data)
+            await self._writer.drain()
+
+    async def close(self) -> None:
+        """Close the socket; safe to call more than once and after the peer has gone."""
+        if not self._writer.is_closing():
+            self._writer.close()
+        try:
+            await asyncio.wait_for(self._writer.wait_closed(), timeout=1.0)
+        except (*PEER_GONE, TimeoutError):
+            pass
+
+
+def set_nodelay(writer: asyncio.StreamWriter) -> None:
+    """Turn off Nagle's algorithm so each 20 ms frame leaves at once."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
