@@ -227,3 +227,44 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """Start and end index of each run of True values."""
     edges = np.diff(np.concatenate(([0], mask.astype(int), [0])))
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
+
+
+async def test_no_call_uuid_in_time_closes_the_connection(start_service) -> None:
+    service = await start_service(audiosocket={"handshake_timeout_secs": 0.3})
+    reader, writer = await asyncio.open_connection("127.0.0.1", service.server.port)
+    try:
+        async with asyncio.timeout(5):
+            assert await reader.read() == b""  # closed by the server, nothing sent
+    finally:
+        writer.close()
+    assert service.server.active_calls == 0
+
+
+async def test_a_caller_side_gone_quiet_ends_the_call_with_a_hangup(start_service) -> None:
+    service = await start_service(audiosocket={"read_timeout_secs": 0.5})
+    reader, writer = await asyncio.open_connection("127.0.0.1", service.server.port)
+    writer.write(encode(CallId(uuid.uuid4())) + encode(Audio(rate=8000, pcm=bytes(320))))
+    await writer.drain()  # ...and then nothing, with the socket left open
+    decoder = Decoder(expect_call_id=False)
+    ended_with_hangup = False
+    try:
+        async with asyncio.timeout(5):
+            while chunk := await reader.read(65536):
+                ended_with_hangup |= any(isinstance(m, Hangup) for m in decoder.feed(chunk))
+    finally:
+        writer.close()
+    assert ended_with_hangup  # the dialplan continues instead of holding a dead call
+    assert await service.server.wait_idle(timeout=1.0)
+
+
+async def test_caller_hanging_up_during_the_goodbye_frees_the_call(start_service) -> None:
+    service = await start_service()
+    # '#' starts the 0.5 s goodbye chime at ~1.0 s; the caller hangs up in the middle of it.
+    script = CallScript(dtmf=((1.0, "#"),), duration_secs=1.25)
+
+    result = await place_call("127.0.0.1", service.server.port, script)
+    hung_up = time.monotonic()
+
+    assert result.ended_by == "caller"
+    assert await service.server.wait_idle(timeout=1.0), "call still running 1 s after hangup"
+    print(f"\ncall freed {time.monotonic() - hung_up:.3f} s after a hangup mid-goodbye")

@@ -169,6 +169,7 @@ class AudioSocketOutputTransport(BaseOutputTransport):
         self._epoch = 0  # bumped by each interruption
         self._sender: asyncio.Task | None = None
         self._finishing = False
+        self._sender_failed = False  # the socket refused a write: the caller is gone
         self._frame_bytes = 0
 
     @property
@@ -213,7 +214,7 @@ class AudioSocketOutputTransport(BaseOutputTransport):
 
     async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
         """Queue ``frame`` as 20 ms frames, waiting while the queue is full (backpressure)."""
-        if self._transport.connection.closed:
+        if self._peer_gone():
             return False
         audio = frame.audio
         step = self._frame_bytes
@@ -225,6 +226,8 @@ class AudioSocketOutputTransport(BaseOutputTransport):
             while len(self._queue) >= PENDING_FRAMES:
                 self._room.clear()
                 await self._room.wait()
+                if self._peer_gone():
+                    return False
             if frame.interruptible and epoch != self._epoch:
                 return True  # interrupted while waiting: this audio must not play
             self._queue.append(_Queued(piece, frame.interruptible))
@@ -255,7 +258,11 @@ class AudioSocketOutputTransport(BaseOutputTransport):
                 await connection.send(Audio(rate=rate, pcm=pcm))
                 self._pacer.sent(self._clock())
         except ConnectionError:
-            return  # the caller is gone; the input side ends the call
+            self._sender_failed = True
+            self._room.set()  # release a writer waiting for room: nothing will drain it now
+
+    def _peer_gone(self) -> bool:
+        return self._sender_failed or self._transport.connection.closed
 
     async def _stop_sender(self) -> None:
         if self._sender is not None:
