@@ -172,11 +172,6 @@ class AudioSocketOutputTransport(BaseOutputTransport):
         self._sender_failed = False  # the socket refused a write: the caller is gone
         self._frame_bytes = 0
 
-    @property
-    def pacer(self) -> Pacer:
-        """The pacer, for its statistics."""
-        return self._pacer
-
     async def start(self, frame: StartFrame):
         """Start the steady 20 ms cadence towards Asterisk."""
         await super().start(frame)
