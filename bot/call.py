@@ -9,8 +9,11 @@ from pipecat.frames.frames import EndFrame
 from pipecat.workers.runner import WorkerRunner
 
 from bot.pipeline import build_worker, transport_params
+from bot.prompts import PromptSet
+from bot.services import Backends
 from bot.settings import Settings
 from observability.logging import call_context, get_logger
+from observability.observers.call_record import CallRecordObserver
 from transports.audiosocket.connection import AudioSocketConnection
 from transports.audiosocket.transport import AudioSocketTransport
 
@@ -24,16 +27,28 @@ class Call:
         settings: The service settings.
         connection: The admitted AudioSocket connection.
         call_id: The call's UUID from Asterisk.
+        backends: The speech and language services (the voice pipeline only).
+        prompts: The conversation's prompt set (the voice pipeline only).
     """
 
     def __init__(
-        self, settings: Settings, connection: AudioSocketConnection, call_id: uuid.UUID
+        self,
+        settings: Settings,
+        connection: AudioSocketConnection,
+        call_id: uuid.UUID,
+        *,
+        backends: Backends | None = None,
+        prompts: PromptSet | None = None,
     ) -> None:
         self.call_id = call_id
+        self.prompt_version = prompts.version if prompts else None
         self.transport = AudioSocketTransport(
             connection, call_id, transport_params(settings), name=f"audiosocket-{call_id}"
         )
-        self.worker = build_worker(settings, self.transport)
+        self.observer = CallRecordObserver()
+        self.worker = build_worker(
+            settings, self.transport, backends=backends, prompts=prompts, observers=[self.observer]
+        )
         self.outcome: str | None = None
         self._ending: str | None = None
 
@@ -41,7 +56,7 @@ class Call:
         """Run the call to its end and return its outcome."""
         with call_context(str(self.call_id)):
             started = time.monotonic()
-            log.info("call started")
+            log.info("call started", prompt_version=self.prompt_version)
             runner = WorkerRunner(handle_sigint=False, handle_sigterm=False)
             await runner.add_workers(self.worker)
             try:

@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument("--record", type=Path, default=Path("var/calls/last-call.wav"))
     call.set_defaults(func=_call)
 
-    demo = sub.add_parser("demo", help="run a whole call on this machine and record it")
+    demo = sub.add_parser("demo", help="run scripted store calls on this machine and record them")
+    demo.add_argument("scenarios", nargs="*", help="scenario names (default: all shipped)")
     demo.set_defaults(func=_demo)
 
     config = sub.add_parser("config", help="print every setting, its value and meaning")
@@ -105,7 +106,7 @@ def _call(_: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(settings: Settings, _: argparse.Namespace) -> int:
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
     # The report goes to the terminal, the service's own JSON log to a file beside it
     # (configured before the import, which loads pipecat and its banner line).
     log_path = Path("var/demo/service.log")
@@ -114,7 +115,7 @@ def _demo(settings: Settings, _: argparse.Namespace) -> int:
         configure_logging(settings.log_level, json=True, stream=log_file)
         from bot.demo import run_demo
 
-        asyncio.run(run_demo(settings))
+        asyncio.run(run_demo(settings, args.scenarios or None))
     print(f"service log: {log_path}")
     return 0
 

@@ -1,79 +1,164 @@
-"""``callproc demo``: a whole call on this machine, no accounts, no services to install.
+"""``callproc demo``: whole store calls on this machine, no accounts, nothing to install.
 
-Starts the service in-process on free local ports, places a scripted call with the
-simulated caller, saves what the caller heard to a WAV file and prints what happened.
+Starts the service in-process on free local ports (with the local stand-ins for every cloud
+service that has no credentials), places every shipped scenario as a simultaneous call with
+the simulated caller, prints a live transcript with per-turn latency, and saves for each call
+a stereo WAV (caller left, bot right) and a JSON report under ``demo-output/``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import statistics
 import time
-import urllib.request
+import uuid
 from pathlib import Path
+from typing import Any
 
+from bot.call import Call
 from bot.service import Service
 from bot.settings import Settings
-from processors.echo import melody, tone
-from sandbox.caller import CallResult, CallScript, place_call
+from observability.observers.call_record import TranscriptLine, Turn
+from sandbox.caller import CallResult, run_call
+from sandbox.scenario import Scenario, ScenarioPlayer, build_phrasebook, load_scenarios
 
-DEMO_WAV = Path("var/demo/echo-call.wav")
-
-
-def demo_script(rate: int = 8000) -> CallScript:
-    """Caller "speech" (a warble the echo sends back), a melody cut short by '*', then '#'."""
-    speech = melody((300.0, 420.0, 350.0, 500.0, 380.0), 0.3, rate) + tone(0, 0.5, rate)
-    return CallScript(
-        audio=speech,
-        rate=rate,
-        speech_at_secs=1.0,
-        dtmf=((3.5, "5"), (4.5, "1"), (6.0, "*"), (7.0, "#")),
-        duration_secs=15.0,
-    )
+OUTPUT_DIR = Path("demo-output")
 
 
-async def run_demo(settings: Settings, out: Path = DEMO_WAV) -> CallResult:
-    """Run the demo call and print its report; return the call's result."""
+def _latency(turn: Turn) -> str:
+    f = turn.figures()
+    if f["voice_to_voice_ms"] is None:
+        return ""
+    parts = [f"voice-to-voice {f['voice_to_voice_ms']:.0f} ms"]
+    for key, label in (
+        ("end_of_turn_ms", "end of turn"),
+        ("llm_first_token_ms", "LLM"),
+        ("tts_first_audio_ms", "TTS"),
+    ):
+        if f[key] is not None:
+            parts.append(f"{label} {f[key]:.0f}")
+    return "  [" + ", ".join(parts) + "]"
+
+
+async def run_demo(
+    settings: Settings, names: list[str] | None = None, out: Path = OUTPUT_DIR
+) -> dict[str, dict[str, Any]]:
+    """Run the scenarios as simultaneous calls; print and save what happened."""
     settings = settings.model_copy(deep=True)
-    settings.audiosocket.host = "127.0.0.1"
-    settings.audiosocket.port = 0
-    settings.http.host = "127.0.0.1"
-    settings.http.port = 0
+    settings.pipeline = "voice"
+    settings.audiosocket.host = settings.http.host = "127.0.0.1"
+    settings.audiosocket.port = settings.http.port = 0
+    scenarios = load_scenarios()
+    chosen = [scenarios[n] for n in names] if names else list(scenarios.values())
+
     service = Service(settings)
     await service.start()
+    assert service.backends is not None
+    stack = service.backends.sandbox
+    codes = stack.codes if stack else build_phrasebook([x for s in chosen for x in s.lines])
+    services = service.backends.describe()
+    print(f"services: {services}")
+    print(f"calls: {', '.join(s.name for s in chosen)} (simultaneous)\n")
+
+    names_by_call: dict[uuid.UUID, str] = {}
+    calls: dict[str, Call] = {}
+
+    def follow(call: Call) -> None:
+        name = names_by_call.get(call.call_id, "?")
+        calls[name] = call
+
+        def show(line: TranscriptLine) -> None:
+            who = "caller" if line.speaker == "caller" else "bot   "
+            extra = _latency(line.turn) if line.speaker == "bot" else ""
+            print(f"[{name:>14}] {who}: {line.text}{extra}", flush=True)
+
+        call.observer.add_listener(show)
+
+    service.on_call.append(follow)
+    started = time.monotonic()
     try:
-        print(
-            f"service up: audiosocket 127.0.0.1:{service.server.port}, "
-            f"http http://127.0.0.1:{service.http_port}"
-        )
-        print(f"readiness: {await _get_json(service.http_port, '/health/ready')}")
-        script = demo_script(settings.audiosocket.sample_rate)
-        print(
-            "calling: speech at 1.0 s, keys 5 @3.5 s, 1 (melody) @4.5 s, * (interrupt) @6.0 s,"
-            " # (bot hangs up) @7.0 s"
-        )
-        started = time.monotonic()
-        result = await place_call("127.0.0.1", service.server.port, script)
-        print(
-            f"call {result.call_id} ended by {result.ended_by} after "
-            f"{time.monotonic() - started:.2f} s"
-        )
-        print(f"bot audio timing: {result.stats.summary()}")
-        print(
-            f"recording: {result.save_wav(out)} "
-            f"({len(result.received) / 2 / result.rate:.2f} s at {result.rate} Hz)"
+        results = await asyncio.gather(
+            *(_place(service, scenario, codes, names_by_call) for scenario in chosen)
         )
     finally:
         await service.stop()
-    return result
+    print(f"\nall calls done in {time.monotonic() - started:.1f} s")
+
+    reports = {}
+    for scenario, (result, player) in zip(chosen, results, strict=True):
+        call = calls.get(scenario.name)
+        report = _report(scenario, result, player, call, services)
+        reports[scenario.name] = report
+        wav = result.save_stereo_wav(out / f"{scenario.name}.wav")
+        (out / f"{scenario.name}.json").write_text(
+            json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+        v2v = [t["voice_to_voice_ms"] for t in report["turns"] if t["voice_to_voice_ms"]]
+        median = f"{statistics.median(v2v):.0f} ms" if v2v else "n/a"
+        verdict = "ok" if all(report["expectations"].values()) else "NOT MET"
+        print(
+            f"{scenario.name:>14}: {len(report['turns'])} turns, voice-to-voice median {median}, "
+            f"outcome {report['outcome']}, expectations {verdict} -> {wav}"
+        )
+    return reports
 
 
-async def _get_json(port: int, path: str) -> dict:
-    def fetch() -> dict:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as resp:
-                return json.loads(resp.read())
-        except urllib.error.HTTPError as exc:
-            return json.loads(exc.read())
+async def _place(
+    service: Service,
+    scenario: Scenario,
+    codes: dict[str, int],
+    names_by_call: dict[uuid.UUID, str],
+) -> tuple[CallResult, ScenarioPlayer]:
+    call_id = uuid.uuid4()
+    names_by_call[call_id] = scenario.name
+    player = ScenarioPlayer(scenario, codes)
+    result = await run_call(
+        "127.0.0.1",
+        service.server.port,
+        player,
+        rate=service.settings.audiosocket.sample_rate,
+        call_id=call_id,
+    )
+    await service.server.wait_idle(timeout=5)
+    return result, player
 
-    return await asyncio.to_thread(fetch)
+
+def _report(
+    scenario: Scenario,
+    result: CallResult,
+    player: ScenarioPlayer,
+    call: Call | None,
+    services: str,
+) -> dict[str, Any]:
+    turns = [t.as_dict() for t in call.observer.record.turns] if call else []
+    bot_text = " ".join(t["bot"] for t in turns).lower()
+    expect = scenario.expect
+    expectations: dict[str, bool] = {}
+    for phrase in expect.bot_says:
+        expectations[f"bot says {phrase!r}"] = phrase.lower() in bot_text
+    if expect.interrupted_turns is not None:
+        interrupted = sum(1 for t in turns if t["interrupted"])
+        expectations[f"{expect.interrupted_turns} interrupted turn(s)"] = (
+            interrupted == expect.interrupted_turns
+        )
+    if expect.outcome is not None:
+        expectations[f"outcome {expect.outcome}"] = (
+            call is not None and call.outcome == expect.outcome
+        )
+    return {
+        "scenario": scenario.name,
+        "title": scenario.title,
+        "call_id": str(result.call_id),
+        "outcome": call.outcome if call else None,
+        "ended_by": result.ended_by,
+        "prompt_version": call.prompt_version if call else None,
+        "services": services,
+        "caller_lines": [
+            {"text": s.text, "started_s": round(s.started, 2), "barge_in": s.barge_in}
+            for s in player.spoken
+        ],
+        "turns": turns,
+        "audio_timing": result.stats.summary(),
+        "expectations": expectations,
+    }

@@ -1,13 +1,32 @@
 """Builds the pipecat pipeline and worker for one call from the settings.
 
 Only this module decides what answers a call; the server and the transport do not know.
+The voice pipeline is the one in DESIGN.md: AudioSocket in -> Google STT -> user aggregator
+(with Silero VAD and the turn strategies) -> Claude -> Google TTS -> AudioSocket out ->
+assistant aggregator.
 """
 
 from __future__ import annotations
 
+from pipecat.audio.vad.silero import SileroVADAnalyzer
+from pipecat.audio.vad.vad_analyzer import VADParams
+from pipecat.frames.frames import TTSSpeakFrame
+from pipecat.observers.base_observer import BaseObserver
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import (
+    LLMContextAggregatorPair,
+    LLMUserAggregatorParams,
+)
+from pipecat.processors.frame_processor import FrameProcessor
+from pipecat.turns.user_mute import MuteUntilFirstBotCompleteUserMuteStrategy
+from pipecat.turns.user_start import VADUserTurnStartStrategy
+from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
+from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
+from bot.prompts import PromptSet
+from bot.services import Backends, build_llm, build_stt, build_tts
 from bot.settings import Settings
 from processors.echo import EchoProcessor
 from transports.audiosocket.transport import AudioSocketParams, AudioSocketTransport
@@ -24,21 +43,101 @@ def transport_params(settings: Settings) -> AudioSocketParams:
     )
 
 
-def build_worker(settings: Settings, transport: AudioSocketTransport) -> PipelineWorker:
+def voice_processors(
+    settings: Settings, transport: AudioSocketTransport, backends: Backends, prompts: PromptSet
+) -> list[FrameProcessor]:
+    """The store assistant: VAD, STT, Claude and TTS between the two ends of the transport.
+
+    Turn-taking is tuned for the phone: the caller counts as speaking after
+    ``vad_start_secs`` of speech (shorter noises never interrupt the bot), only VAD starts a
+    turn (an interim transcript of a cough must not), and a turn ends once VAD reports
+    silence, the caller has not resumed within ``user_speech_timeout_secs``, and the final
+    transcript is in. The greeting cannot be interrupted: the caller is muted until the
+    bot's first answer is complete.
+    """
+    turn = settings.turn
+    vad = SileroVADAnalyzer(
+        sample_rate=settings.audiosocket.sample_rate,
+        params=VADParams(
+            confidence=turn.vad_confidence,
+            start_secs=turn.vad_start_secs,
+            stop_secs=turn.vad_stop_secs,
+            min_volume=turn.vad_min_volume,
+        ),
+    )
+    user, assistant = LLMContextAggregatorPair(
+        LLMContext(),
+        user_params=LLMUserAggregatorParams(
+            vad_analyzer=vad,
+            user_turn_strategies=UserTurnStrategies(
+                start=[VADUserTurnStartStrategy()],
+                stop=[
+                    SpeechTimeoutUserTurnStopStrategy(
+                        user_speech_timeout=turn.user_speech_timeout_secs
+                    )
+                ],
+            ),
+            user_mute_strategies=[MuteUntilFirstBotCompleteUserMuteStrategy()],
+        ),
+    )
+    return [
+        transport.input(),
+        build_stt(settings, backends),
+        user,
+        build_llm(settings, backends, prompts),
+        build_tts(settings, backends),
+        transport.output(),
+        assistant,
+    ]
+
+
+def greeting_frame(prompts: PromptSet) -> TTSSpeakFrame:
+    """The first thing the caller hears: the store and the AI disclosure; not interruptible."""
+    frame = TTSSpeakFrame(prompts.phrase("greeting"))
+    frame.interruptible = False  # an init=False field: set after construction
+    return frame
+
+
+def build_worker(
+    settings: Settings,
+    transport: AudioSocketTransport,
+    *,
+    backends: Backends | None = None,
+    prompts: PromptSet | None = None,
+    observers: list[BaseObserver] | None = None,
+) -> PipelineWorker:
     """Assemble the call's pipeline and wrap it in a worker with telephony-safe options.
 
     RTVI (a browser-client protocol) is off; the idle timeout is off because a call's life is
     owned by the caller's socket and the failure policy, not by a frame-activity timer.
     """
     rate = settings.audiosocket.sample_rate
-    pipeline = Pipeline([transport.input(), EchoProcessor(), transport.output()])
-    return PipelineWorker(
-        pipeline,
-        params=PipelineParams(audio_in_sample_rate=rate, audio_out_sample_rate=rate),
+    if settings.pipeline == "voice":
+        assert backends is not None and prompts is not None, "the voice pipeline needs services"
+        processors = voice_processors(settings, transport, backends, prompts)
+    else:
+        processors = [transport.input(), EchoProcessor(), transport.output()]
+    worker = PipelineWorker(
+        Pipeline(processors),
+        params=PipelineParams(
+            audio_in_sample_rate=rate,
+            audio_out_sample_rate=rate,
+            enable_metrics=True,
+            send_initial_empty_metrics=False,
+        ),
+        observers=observers or [],
         enable_rtvi=False,
         idle_timeout_secs=None,
         cancel_on_idle_timeout=False,
         cancel_runner_on_idle_timeout=False,
-        enable_turn_tracking=False,
+        enable_turn_tracking=settings.pipeline == "voice",
         conversation_id=str(transport.call_id),
     )
+    if settings.pipeline == "voice" and prompts is not None:
+        greeting = greeting_frame(prompts)
+
+        @worker.event_handler("on_pipeline_started")
+        async def greet(worker: PipelineWorker, _frame: object) -> None:
+            await worker.queue_frame(greeting)
+
+    return worker

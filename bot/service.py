@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import signal
 import uuid
+from collections.abc import Callable
 
 from aiohttp import web
 
 from bot.call import Call, CallRegistry
 from bot.http import CheckResult, bound_port, build_app, start_http
+from bot.prompts import PromptSet, load_prompts
+from bot.services import Backends, open_backends
 from bot.settings import Settings
 from observability.logging import get_logger
 from transports.audiosocket.connection import AudioSocketConnection
@@ -45,6 +48,9 @@ class Service:
         )
         self._http: web.AppRunner | None = None
         self._stopped = asyncio.Event()
+        self.backends: Backends | None = None
+        self.prompts: PromptSet | None = None
+        self.on_call: list[Callable[[Call], None]] = []  # told of each call as it starts
 
     @property
     def http_port(self) -> int:
@@ -53,7 +59,10 @@ class Service:
         return bound_port(self._http)
 
     async def start(self) -> None:
-        """Open the AudioSocket listener and the HTTP app."""
+        """Load the prompts, reach the services, open the AudioSocket listener and HTTP app."""
+        if self.settings.pipeline == "voice":
+            self.prompts = load_prompts(self.settings.language, store=self.settings.store_name)
+            self.backends = await open_backends(self.settings)
         await self.server.start()
         app = build_app({"audiosocket": self._audiosocket_ready})
         self._http = await start_http(app, self.settings.http.host, self.settings.http.port)
@@ -91,10 +100,17 @@ class Service:
         if self._http is not None:
             await self._http.cleanup()
             self._http = None
+        if self.backends is not None:
+            await self.backends.close()
+            self.backends = None
         log.info("stopped")
 
     async def _run_call(self, connection: AudioSocketConnection, call_id: uuid.UUID) -> None:
-        call = Call(self.settings, connection, call_id)
+        call = Call(
+            self.settings, connection, call_id, backends=self.backends, prompts=self.prompts
+        )
+        for listener in self.on_call:
+            listener(call)
         self.calls.add(call)
         try:
             await call.run()

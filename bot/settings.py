@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, BaseModel, Field, FilePath, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "CALLPROC_"
@@ -70,6 +70,71 @@ class HttpSettings(BaseModel):
     port: Port = Field(8080, description="Port of the HTTP app.")
 
 
+class SpeechSettings(BaseModel):
+    """Google Speech-to-Text and Text-to-Speech (or their local stand-ins)."""
+
+    stt_model: str = Field("chirp_3", description="Speech-to-Text v2 model.")
+    stt_location: str = Field(
+        "eu", description="Speech-to-Text location (chirp_3 is served in 'eu' and 'us')."
+    )
+    tts_voice: str = Field(
+        "Achernar",
+        description="Chirp 3 HD voice persona; the full name is <language>-Chirp3-HD-<persona>.",
+    )
+    tts_location: str = Field("eu", description="Text-to-Speech location.")
+    tts_speaking_rate: float = Field(
+        1.0, ge=0.25, le=2.0, description="Speaking rate (1 = normal)."
+    )
+
+
+class LlmSettings(BaseModel):
+    """Claude, the conversation model (or its local stand-in)."""
+
+    model: str = Field("claude-haiku-5-5", description="Claude model id (low latency first).")
+    max_tokens: int = Field(
+        400, ge=16, le=4096, description="Longest answer, in tokens; phone answers are short."
+    )
+
+
+class TurnSettings(BaseModel):
+    """When the caller has started and finished speaking."""
+
+    vad_confidence: float = Field(0.7, gt=0, lt=1, description="Silero VAD speech confidence.")
+    vad_start_secs: float = Field(
+        0.3,
+        ge=0.05,
+        le=1.0,
+        description="Speech needed before the caller counts as speaking; shorter noises "
+        "(coughs, clicks) never interrupt the bot.",
+    )
+    vad_stop_secs: float = Field(
+        0.2, ge=0.05, le=1.0, description="Silence after which VAD reports the caller stopped."
+    )
+    vad_min_volume: float = Field(
+        0.3, ge=0, le=1, description="Silero VAD minimum volume (0-1) to count as speech."
+    )
+    user_speech_timeout_secs: float = Field(
+        0.4,
+        ge=0,
+        le=3.0,
+        description="After VAD stop, how long the caller may pause and go on before the turn ends.",
+    )
+
+
+class DeadlineSettings(BaseModel):
+    """How long each stage may take before the caller hears an apology (failure policy)."""
+
+    stt_final_secs: float = Field(
+        3.0, gt=0, le=30, description="End of caller speech to the final transcript."
+    )
+    llm_first_token_secs: float = Field(
+        5.0, gt=0, le=60, description="Request to Claude to its first token."
+    )
+    tts_first_audio_secs: float = Field(
+        3.0, gt=0, le=30, description="Text sent to TTS to its first audio."
+    )
+
+
 class Settings(BaseSettings):
     """The Call Processor's configuration."""
 
@@ -94,10 +159,25 @@ class Settings(BaseSettings):
         le=3600,
         description="On SIGTERM, how long active calls may finish before they are ended.",
     )
-    pipeline: Literal["echo"] = Field(
-        "echo",
-        description="What answers a call. echo: plays a chime, loops the caller's audio back, "
-        "beeps each DTMF digit, '*' interrupts, '#' ends the call.",
+    pipeline: Literal["voice", "echo"] = Field(
+        "voice",
+        description="What answers a call. voice: the store assistant (VAD, STT, Claude, TTS). "
+        "echo: a check of the line without speech services - a chime, the caller's audio "
+        "looped back, a beep per DTMF digit, '1' a melody that '*' interrupts, '#' hangs up.",
+    )
+    language: Literal["uk-UA", "ru-RU", "en-US"] = Field(
+        "uk-UA", description="Conversation language (prompts, recognition, voice)."
+    )
+    store_name: str = Field(
+        "ТехноДім", min_length=1, max_length=80, description="The store's name, as the bot says it."
+    )
+    google_credentials: FilePath | None = Field(
+        None,
+        validation_alias=AliasChoices(
+            f"{ENV_PREFIX}GOOGLE_CREDENTIALS", "GOOGLE_APPLICATION_CREDENTIALS"
+        ),
+        description="Service-account JSON file for Google STT/TTS (GOOGLE_APPLICATION_CREDENTIALS "
+        "works too); unset means the local stand-ins.",
     )
     anthropic_api_key: SecretStr | None = Field(
         None,
@@ -107,6 +187,10 @@ class Settings(BaseSettings):
     )
     audiosocket: AudioSocketSettings = Field(default_factory=AudioSocketSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    speech: SpeechSettings = Field(default_factory=SpeechSettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
+    turn: TurnSettings = Field(default_factory=TurnSettings)
+    deadlines: DeadlineSettings = Field(default_factory=DeadlineSettings)
 
 
 class SettingsError(Exception):

@@ -1,18 +1,24 @@
 """A simulated caller: an AudioSocket client that behaves like Asterisk.
 
 It sends the call UUID first, then one 20 ms frame every 20 ms on an absolute timeline
-(speech from a script, silence between and after), presses DTMF keys at scripted times,
-records every frame the server sends, and measures when each one arrived: inter-arrival
-jitter, gaps, and bursts ahead of real time. Like Asterisk it never sends a hangup message;
-it closes the socket when its script is over, and it stops as soon as the server hangs up.
+(queued speech, silence otherwise), presses DTMF keys, records both directions, and measures
+when each of the server's frames arrived: inter-arrival jitter, gaps, and bursts ahead of real
+time. Like Asterisk it never sends a hangup message; it closes the socket to hang up, and it
+stops as soon as the server hangs up.
+
+:class:`Caller` is the live session a script drives (``say``, ``press``, ``wait_bot_quiet``,
+``wait_bot_speaking``, ``hang_up``); :func:`place_call` runs a timed :class:`CallScript`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 import wave
+from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,11 +28,12 @@ from transports.audiosocket.codec import Audio, CallId, Dtmf, Error, Hangup
 from transports.audiosocket.connection import PEER_GONE, AudioSocketConnection
 
 FRAME_SECS = 0.02
+BOT_AUDIBLE_RMS = 0.01  # a received frame louder than this (0..1) is the bot talking
 
 
 @dataclass(frozen=True, slots=True)
 class CallScript:
-    """What the caller does.
+    """A timed script: what the caller does at fixed times.
 
     Parameters:
         audio: 16-bit mono PCM the caller "says", starting at ``speech_at_secs``.
@@ -104,9 +111,11 @@ class CallResult:
         call_id: The UUID the caller announced.
         ended_by: ``caller`` (script over), ``server_hangup`` (0x00 received),
             ``server_closed`` (socket closed without a hangup) or ``server_error`` (0xFF).
-        rate: Sample rate of the received audio.
+        rate: Sample rate of the caller's audio (and the recording).
         received: Concatenated PCM of every audio frame the server sent.
         arrivals: Monotonic arrival time of each audio frame.
+        sent: Concatenated PCM of every frame the caller sent.
+        sent_at: Monotonic send time of each caller frame.
         audio_rates: Sample rates seen in the server's audio frames.
         connected_at: Monotonic time the connection was made.
         ended_at: Monotonic time the call ended.
@@ -117,6 +126,8 @@ class CallResult:
     rate: int = 8000
     received: bytearray = field(default_factory=bytearray)
     arrivals: list[float] = field(default_factory=list)
+    sent: bytearray = field(default_factory=bytearray)
+    sent_at: list[float] = field(default_factory=list)
     audio_rates: set[int] = field(default_factory=set)
     connected_at: float = 0.0
     ended_at: float = 0.0
@@ -128,13 +139,212 @@ class CallResult:
 
     def save_wav(self, path: Path) -> Path:
         """Write what the server sent to a mono 16-bit WAV file."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with wave.open(str(path), "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(self.rate)
-            out.writeframes(bytes(self.received))
-        return path
+        return _write_wav(path, bytes(self.received), self.rate, channels=1)
+
+    def save_stereo_wav(self, path: Path) -> Path:
+        """Write the call as heard on the line: caller left, bot right, aligned in time."""
+        n = int(self.rate * FRAME_SECS)
+        end = max([*self.arrivals, *self.sent_at, self.connected_at])
+        frames = int((end - self.connected_at) / FRAME_SECS) + 2
+        stereo = np.zeros((frames * n, 2), dtype="<i2")
+        for channel, pcm, times in (
+            (0, self.sent, self.sent_at),
+            (1, self.received, self.arrivals),
+        ):
+            samples = np.frombuffer(bytes(pcm), dtype="<i2")
+            for i, t in enumerate(times):
+                at = int(round((t - self.connected_at) / FRAME_SECS)) * n
+                stereo[at : at + n, channel] = samples[i * n : (i + 1) * n]
+        return _write_wav(path, stereo.tobytes(), self.rate, channels=2)
+
+
+def _write_wav(path: Path, pcm: bytes, rate: int, *, channels: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm)
+    return path
+
+
+class Caller:
+    """A live simulated call that a script drives.
+
+    Args:
+        conn: The connected AudioSocket client connection.
+        result: Where everything that happens is recorded.
+    """
+
+    def __init__(self, conn: AudioSocketConnection, result: CallResult) -> None:
+        self._conn = conn
+        self.result = result
+        self._frame_bytes = int(result.rate * FRAME_SECS) * 2
+        self._speech: deque[bytes] = deque()
+        self._speech_done = asyncio.Event()
+        self._speech_done.set()
+        self._dtmf: deque[str] = deque()
+        self._bot_heard_at = 0.0  # monotonic time of the last audible bot frame
+        self._bot_audio = asyncio.Event()
+        self.ended = asyncio.Event()
+
+    @property
+    def rate(self) -> int:
+        """Sample rate of the call."""
+        return self.result.rate
+
+    def elapsed(self) -> float:
+        """Seconds since the call connected."""
+        return time.monotonic() - self.result.connected_at
+
+    async def say(self, pcm: bytes, *, wait: bool = True) -> None:
+        """Speak ``pcm`` (16-bit mono at the call rate); by default return once it is sent."""
+        for start in range(0, len(pcm), self._frame_bytes):
+            piece = pcm[start : start + self._frame_bytes]
+            self._speech.append(piece + bytes(self._frame_bytes - len(piece)))
+        self._speech_done.clear()
+        if wait:
+            await self._until(self._speech_done.wait())
+
+    def press(self, key: str) -> None:
+        """Press a DTMF key (sent before the next audio frame)."""
+        self._dtmf.append(key)
+
+    async def pause(self, secs: float) -> None:
+        """Stay silent (sending silence frames) for ``secs``."""
+        await self._until(asyncio.sleep(secs))
+
+    async def wait_bot_speaking(self, since: float | None = None, timeout: float = 30.0) -> bool:
+        """Wait until the bot is heard after ``since`` (monotonic; default: now).
+
+        Returns False on timeout or when the call ends first.
+        """
+        since = time.monotonic() if since is None else since
+        deadline = time.monotonic() + timeout
+        while self._bot_heard_at <= since:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.ended.is_set():
+                return False
+            self._bot_audio.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._until(self._bot_audio.wait()), remaining)
+        return not self.ended.is_set()
+
+    async def wait_bot_quiet(self, quiet_secs: float = 0.8, timeout: float = 30.0) -> bool:
+        """Wait until the bot has been silent for ``quiet_secs``; False on timeout or end."""
+        deadline = time.monotonic() + timeout
+        while not self.ended.is_set():
+            now = time.monotonic()
+            silent_for = now - max(self._bot_heard_at, self.result.connected_at)
+            if silent_for >= quiet_secs:
+                return True
+            if now >= deadline:
+                return False
+            await self._until(asyncio.sleep(min(quiet_secs - silent_for, deadline - now) + 0.005))
+        return False
+
+    async def _until(self, awaitable: Awaitable[object]) -> None:
+        """Await ``awaitable`` unless the call ends first."""
+        task = asyncio.ensure_future(awaitable)
+        ended = asyncio.ensure_future(self.ended.wait())
+        try:
+            await asyncio.wait({task, ended}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in (task, ended):
+                t.cancel()
+
+    async def send_loop(self) -> None:
+        """Send one frame every 20 ms on an absolute timeline until cancelled."""
+        silence = bytes(self._frame_bytes)
+        t0 = self.result.connected_at
+        k = 0
+        while True:
+            delay = t0 + k * FRAME_SECS - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            while self._dtmf:
+                await self._conn.send(Dtmf(self._dtmf.popleft()))
+            if self._speech:
+                pcm = self._speech.popleft()
+                if not self._speech:
+                    self._speech_done.set()
+            else:
+                pcm = silence
+            await self._conn.send(Audio(rate=self.rate, pcm=pcm))
+            self.result.sent += pcm
+            self.result.sent_at.append(time.monotonic())
+            k += 1
+
+    async def receive_loop(self) -> str:
+        """Record the server's frames until it hangs up or closes; return how it ended."""
+        level_scale = 1 / (32768 * 32768)
+        while True:
+            message = await self._conn.receive()
+            if message is None:
+                return "server_closed"
+            if isinstance(message, Audio):
+                now = time.monotonic()
+                self.result.arrivals.append(now)
+                self.result.audio_rates.add(message.rate)
+                self.result.received += message.pcm
+                samples = np.frombuffer(message.pcm, dtype="<i2").astype(np.float64)
+                if samples.size and np.sqrt((samples**2).mean() * level_scale) > BOT_AUDIBLE_RMS:
+                    self._bot_heard_at = now
+                    self._bot_audio.set()
+            elif isinstance(message, Hangup):
+                return "server_hangup"
+            elif isinstance(message, Error):
+                return "server_error"
+
+
+CallDriver = Callable[[Caller], Awaitable[None]]
+
+
+async def run_call(
+    host: str,
+    port: int,
+    driver: CallDriver,
+    *,
+    rate: int = 8000,
+    call_id: uuid.UUID | None = None,
+    max_payload: int = 65535,
+) -> CallResult:
+    """Connect, let ``driver`` run the call, hang up when it returns; return what happened.
+
+    The call also ends, and ``driver`` is cancelled, as soon as the server hangs up.
+    """
+    call_id = call_id or uuid.uuid4()
+    reader, writer = await asyncio.open_connection(host, port)
+    conn = AudioSocketConnection(reader, writer, expect_call_id=False, max_payload=max_payload)
+    result = CallResult(call_id=call_id, rate=rate, connected_at=time.monotonic())
+    caller = Caller(conn, result)
+    tasks: list[asyncio.Task] = []
+    try:
+        await conn.send(CallId(call_id))
+        sending = asyncio.create_task(caller.send_loop())
+        receiving = asyncio.create_task(caller.receive_loop())
+        driving = asyncio.create_task(driver(caller))
+        tasks = [sending, receiving, driving]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        caller.ended.set()
+        if receiving.done():
+            result.ended_by = receiving.result()
+        elif driving.done():
+            driving.result()  # a failing driver fails the call
+            result.ended_by = "caller"
+        else:
+            error = sending.exception()
+            if error is not None and not isinstance(error, PEER_GONE):
+                raise error
+            result.ended_by = "server_closed"
+    finally:
+        caller.ended.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        result.ended_at = time.monotonic()
+        await conn.close()
+    return result
 
 
 async def place_call(
@@ -145,76 +355,23 @@ async def place_call(
     call_id: uuid.UUID | None = None,
     max_payload: int = 65535,
 ) -> CallResult:
-    """Connect to an AudioSocket server, run ``script`` and return what happened."""
-    call_id = call_id or uuid.uuid4()
-    reader, writer = await asyncio.open_connection(host, port)
-    conn = AudioSocketConnection(reader, writer, expect_call_id=False, max_payload=max_payload)
-    result = CallResult(call_id=call_id, rate=script.rate, connected_at=time.monotonic())
-    try:
-        await conn.send(CallId(call_id))
-        sender = asyncio.create_task(_send(conn, script, result.connected_at))
-        try:
-            result.ended_by = await _receive(conn, result, sender)
-        finally:
-            sender.cancel()
-            await asyncio.gather(sender, return_exceptions=True)
-    finally:
-        result.ended_at = time.monotonic()
-        await conn.close()
-    return result
+    """Connect to an AudioSocket server, run a timed ``script`` and return what happened."""
 
+    async def timed(caller: Caller) -> None:
+        events: list[tuple[float, str, object]] = [(t, "dtmf", key) for t, key in script.dtmf]
+        if script.audio:
+            events.append((script.speech_at_secs, "say", script.audio))
+        for at, kind, value in sorted(events, key=lambda e: e[0]):
+            await caller.pause(max(0.0, at - caller.elapsed()))
+            if kind == "dtmf":
+                caller.press(str(value))
+            else:
+                await caller.say(bytes(value), wait=False)  # type: ignore[arg-type]
+        await caller.pause(max(0.0, script.duration_secs - caller.elapsed()))
 
-async def _send(conn: AudioSocketConnection, script: CallScript, t0: float) -> None:
-    frame_bytes = int(script.rate * FRAME_SECS) * 2
-    silence = bytes(frame_bytes)
-    speech_start = round(script.speech_at_secs / FRAME_SECS)
-    speech_frames = -(-len(script.audio) // frame_bytes)
-    total = round(script.duration_secs / FRAME_SECS)
-    presses = sorted(script.dtmf)
-    for k in range(total):
-        delay = t0 + k * FRAME_SECS - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        now = k * FRAME_SECS
-        while presses and presses[0][0] <= now:
-            await conn.send(Dtmf(presses.pop(0)[1]))
-        i = k - speech_start
-        if 0 <= i < speech_frames:
-            pcm = script.audio[i * frame_bytes : (i + 1) * frame_bytes]
-            pcm = pcm + bytes(frame_bytes - len(pcm))
-        else:
-            pcm = silence
-        await conn.send(Audio(rate=script.rate, pcm=pcm))
-
-
-async def _receive(
-    conn: AudioSocketConnection, result: CallResult, sender: asyncio.Task[None]
-) -> str:
-    receiving = asyncio.create_task(_read_until_end(conn, result))
-    done, _ = await asyncio.wait({receiving, sender}, return_when=asyncio.FIRST_COMPLETED)
-    if receiving in done:
-        return receiving.result()
-    exc = sender.exception()
-    receiving.cancel()
-    await asyncio.gather(receiving, return_exceptions=True)
-    if exc is not None and not isinstance(exc, PEER_GONE):
-        raise exc
-    return "caller" if exc is None else "server_closed"
-
-
-async def _read_until_end(conn: AudioSocketConnection, result: CallResult) -> str:
-    while True:
-        message = await conn.receive()
-        if message is None:
-            return "server_closed"
-        if isinstance(message, Audio):
-            result.arrivals.append(time.monotonic())
-            result.audio_rates.add(message.rate)
-            result.received += message.pcm
-        elif isinstance(message, Hangup):
-            return "server_hangup"
-        elif isinstance(message, Error):
-            return "server_error"
+    return await run_call(
+        host, port, timed, rate=script.rate, call_id=call_id, max_payload=max_payload
+    )
 
 
 def read_wav(path: Path, rate: int = 8000) -> bytes:

@@ -22,7 +22,7 @@ async def start_service() -> AsyncIterator[ServiceFactory]:
             None,
             audiosocket={"host": "127.0.0.1", "port": 0, **(audiosocket or {})},
             http={"host": "127.0.0.1", "port": 0},
-            **{"drain_secs": 0, **overrides},
+            **{"drain_secs": 0, "pipeline": "echo", **overrides},
         )
         service = Service(settings)
         await service.start()

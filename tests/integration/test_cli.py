@@ -52,7 +52,7 @@ def _serve(cwd: Path, **extra: str) -> Iterator[Served]:
         CALLPROC_AUDIOSOCKET__PORT=str(audio_port),
         CALLPROC_HTTP__HOST="127.0.0.1",
         CALLPROC_HTTP__PORT=str(http_port),
-        **extra,
+        **{"CALLPROC_PIPELINE": "echo", **extra},
     )
     proc = subprocess.Popen(
         [*CALLPROC, "serve"], env=env, cwd=cwd, stdout=subprocess.PIPE, text=True

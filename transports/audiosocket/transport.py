@@ -6,7 +6,9 @@ Asterisk sends another rate), DTMF becomes ``InputDTMFFrame``; the end of the ca
 
 Output: bot audio is cut into 20 ms frames and sent by one sender task on a real-time
 timeline (:class:`~transports.audiosocket.pacer.Pacer`), with silence frames whenever the bot
-has nothing to say, so Asterisk neither drops a burst nor hangs up on a quiet line. An
+has nothing to say, so Asterisk neither drops a burst nor hangs up on a quiet line; it marks
+the start and end of each run of bot audio on the wire with ``WireAudioStartedFrame`` /
+``WireAudioStoppedFrame`` (pushed downstream) for latency measurement. An
 ``InterruptionFrame`` drops every queued interruptible frame at once. When the pipeline ends
 normally (``EndFrame``) the queued audio is played out, then an AudioSocket hangup is sent:
 the dialplan continues with its next priority.
@@ -41,6 +43,7 @@ from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 
 from observability.logging import get_logger
+from processors.frames import WireAudioStartedFrame, WireAudioStoppedFrame
 from transports.audiosocket.codec import Audio, Dtmf, Error, Hangup, ProtocolError
 from transports.audiosocket.connection import AudioSocketConnection
 from transports.audiosocket.pacer import Pacer
@@ -238,6 +241,7 @@ class AudioSocketOutputTransport(BaseOutputTransport):
         connection = self._transport.connection
         silence = bytes(self._frame_bytes)
         rate = self.sample_rate
+        talking = False
         try:
             while True:
                 delay = self._pacer.next_due(self._clock()) - self._clock()
@@ -252,6 +256,10 @@ class AudioSocketOutputTransport(BaseOutputTransport):
                     pcm = silence
                 await connection.send(Audio(rate=rate, pcm=pcm))
                 self._pacer.sent(self._clock())
+                if talking != (pcm is not silence):
+                    talking = not talking
+                    marker = WireAudioStartedFrame() if talking else WireAudioStoppedFrame()
+                    await self.push_frame(marker)
         except ConnectionError:
             self._sender_failed = True
             self._room.set()  # release a writer waiting for room: nothing will drain it now

@@ -1,0 +1,228 @@
+"""Where each cloud service lives, and the pipecat services built on it for each call.
+
+The only place that knows whether Google Speech-to-Text / Text-to-Speech and Anthropic are
+the real services or the local stand-ins in ``sandbox/``: with credentials in the settings a
+service is real; without, a wire-compatible stand-in is started in this process and the
+*same* client library is pointed at it. Everything downstream (pipeline, processors,
+observers) is identical either way.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import httpx2
+from anthropic import AsyncAnthropic
+from google.cloud import speech_v2, texttospeech_v1
+from google.cloud.speech_v2.services.speech.transports import SpeechGrpcAsyncIOTransport
+from google.cloud.texttospeech_v1.services.text_to_speech.transports import (
+    TextToSpeechGrpcAsyncIOTransport,
+)
+from pipecat.services.anthropic.llm import AnthropicLLMService
+from pipecat.services.google.stt import GoogleSTTService
+from pipecat.services.google.tts import GoogleTTSService
+from pipecat.transcriptions.language import Language
+
+from bot.prompts import PromptSet
+from bot.settings import Settings
+from observability.logging import get_logger
+
+log = get_logger("bot.services")
+
+STANDIN_PROJECT = "callproc-sandbox"
+TTS_FIRST_CHUNK_SECS = 0.04  # pipecat waits for 0.5 s of audio by default before playing
+
+
+@dataclass
+class Backends:
+    """The endpoints and shared clients every call's services use.
+
+    Parameters:
+        stt: ``google`` or ``stand-in``.
+        tts: ``google`` or ``stand-in``.
+        llm: ``anthropic`` or ``stand-in``.
+        google_credentials: Service-account JSON the Google services are constructed with.
+        stt_client: Shared client injected into each call's STT service (stand-in only).
+        tts_client: Shared client injected into each call's TTS service (stand-in only).
+        anthropic: Shared Anthropic client.
+        sandbox: The running stand-ins, when any service is local.
+    """
+
+    stt: str
+    tts: str
+    llm: str
+    google_credentials: str
+    anthropic: AsyncAnthropic
+    stt_client: speech_v2.SpeechAsyncClient | None = None
+    tts_client: texttospeech_v1.TextToSpeechAsyncClient | None = None
+    sandbox: Any = None
+    _channels: list[grpc.aio.Channel] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """One line saying which services are real and which are local stand-ins."""
+        where = self.sandbox.addresses() if self.sandbox else {}
+        parts = [
+            f"speech-to-text: {self.stt}{_at(where.get('stt'))}",
+            f"llm: {self.llm}{_at(where.get('llm'))}",
+            f"text-to-speech: {self.tts}{_at(where.get('tts'))}",
+        ]
+        return "; ".join(parts)
+
+    async def close(self) -> None:
+        """Close shared clients and stop the stand-ins."""
+        await self.anthropic.close()
+        for channel in self._channels:
+            await channel.close()
+        if self.sandbox is not None:
+            await self.sandbox.stop()
+
+
+def _at(address: str | None) -> str:
+    return f" ({address})" if address else ""
+
+
+async def open_backends(settings: Settings) -> Backends:
+    """Decide real or stand-in per service, start the stand-ins needed, build shared clients."""
+    google_real = settings.google_credentials is not None
+    anthropic_key = settings.anthropic_api_key
+    sandbox = None
+    if not google_real or anthropic_key is None:
+        from sandbox.stack import SandboxStack  # only imported when something is local
+
+        sandbox = SandboxStack()
+        await sandbox.start()
+
+    channels: list[grpc.aio.Channel] = []
+    if google_real:
+        assert settings.google_credentials is not None
+        credentials = settings.google_credentials.read_text(encoding="utf-8")
+        stt_client = tts_client = None
+    else:
+        credentials = standin_google_credentials()
+        stt_channel = grpc.aio.insecure_channel(sandbox.stt_address)
+        tts_channel = grpc.aio.insecure_channel(sandbox.tts_address)
+        channels += [stt_channel, tts_channel]
+        stt_client = speech_v2.SpeechAsyncClient(
+            transport=SpeechGrpcAsyncIOTransport(channel=stt_channel)
+        )
+        tts_client = texttospeech_v1.TextToSpeechAsyncClient(
+            transport=TextToSpeechGrpcAsyncIOTransport(channel=tts_channel)
+        )
+
+    if anthropic_key is not None:
+        anthropic = AsyncAnthropic(
+            api_key=anthropic_key.get_secret_value(), http_client=httpx2.AsyncClient()
+        )
+    else:
+        anthropic = AsyncAnthropic(
+            api_key="sk-ant-sandbox",
+            base_url=sandbox.llm_base_url,
+            http_client=httpx2.AsyncClient(),
+        )
+
+    backends = Backends(
+        stt="google" if google_real else "stand-in",
+        tts="google" if google_real else "stand-in",
+        llm="anthropic" if anthropic_key is not None else "stand-in",
+        google_credentials=credentials,
+        anthropic=anthropic,
+        stt_client=stt_client,
+        tts_client=tts_client,
+        sandbox=sandbox,
+        _channels=channels,
+    )
+    log.info("services", detail=backends.describe())
+    return backends
+
+
+class PhoneTTSService(GoogleTTSService):
+    """Google streaming TTS that starts playing after 40 ms of audio instead of 500 ms.
+
+    pipecat holds back ``chunk_size`` bytes (0.5 s by default) before it yields the first
+    audio frame, which adds that much to every answer's latency on a phone line.
+    """
+
+    @property
+    def chunk_size(self) -> int:
+        """Bytes of audio gathered before the first frame is pushed."""
+        return int(self.sample_rate * TTS_FIRST_CHUNK_SECS) * 2
+
+
+def build_stt(settings: Settings, backends: Backends) -> GoogleSTTService:
+    """Speech-to-Text for one call, at the call's own sample rate (8 kHz sent as is)."""
+    stt = GoogleSTTService(
+        credentials=backends.google_credentials,
+        location=settings.speech.stt_location,
+        settings=GoogleSTTService.Settings(
+            model=settings.speech.stt_model,
+            languages=[Language(settings.language)],
+            enable_interim_results=True,
+            enable_automatic_punctuation=True,
+        ),
+    )
+    if backends.stt_client is not None:
+        stt._client = backends.stt_client  # no constructor hook for a client in pipecat 1.14
+    return stt
+
+
+def build_tts(settings: Settings, backends: Backends) -> GoogleTTSService:
+    """Streaming Text-to-Speech for one call, in the conversation language."""
+    tts = PhoneTTSService(
+        credentials=backends.google_credentials,
+        location=settings.speech.tts_location,
+        settings=GoogleTTSService.Settings(
+            voice=f"{settings.language}-Chirp3-HD-{settings.speech.tts_voice}",
+            language=Language(settings.language),
+            speaking_rate=settings.speech.tts_speaking_rate,
+        ),
+    )
+    if backends.tts_client is not None:
+        tts._client = backends.tts_client  # no constructor hook for a client in pipecat 1.14
+    return tts
+
+
+def build_llm(settings: Settings, backends: Backends, prompts: PromptSet) -> AnthropicLLMService:
+    """Claude for one call, with the language's system prompt."""
+    return AnthropicLLMService(
+        api_key="unused-with-client",
+        client=backends.anthropic,
+        settings=AnthropicLLMService.Settings(
+            model=settings.llm.model,
+            system_instruction=prompts.system,
+            max_tokens=settings.llm.max_tokens,
+            enable_prompt_caching=True,
+        ),
+    )
+
+
+@functools.cache
+def standin_google_credentials() -> str:
+    """A syntactically real service-account JSON for the stand-ins (never sent anywhere).
+
+    pipecat's Google services insist on parsing credentials at construction; the stand-in
+    channel is insecure, so the key never signs anything.
+    """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return json.dumps(
+        {
+            "type": "service_account",
+            "project_id": STANDIN_PROJECT,
+            "private_key_id": "sandbox",
+            "private_key": pem,
+            "client_email": f"sandbox@{STANDIN_PROJECT}.iam.gserviceaccount.com",
+            "client_id": "0",
+            "token_uri": "https://oauth2.googleapis.com/token",
+        }
+    )

@@ -1,0 +1,1 @@
+"""Observers: they watch a call's frames and never change them."""

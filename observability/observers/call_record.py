@@ -1,0 +1,225 @@
+"""Watches one call and keeps its record: who said what, and how long each turn took.
+
+Per turn it stamps, on the pipeline clock: the caller's real end of speech (VAD stop minus
+its stop delay), the final transcript, the end-of-turn decision, Claude's first token, the
+first TTS audio, and the first bot audio frame actually sent on the socket
+(``WireAudioStartedFrame``). Voice-to-voice is the last minus the first. When the caller talks
+over the bot it also measures how long the bot's audio went on after VAD heard the caller.
+Bot text is recorded as it leaves the output transport, i.e. once its audio has been played
+(pipecat releases a sentence's text behind its audio), so an interrupted sentence is not in
+the record, just as it is not in the LLM context.
+Listeners get each finished line as it happens (the demo's live transcript).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    BotStoppedSpeakingFrame,
+    InterruptionFrame,
+    LLMTextFrame,
+    TranscriptionFrame,
+    TTSAudioRawFrame,
+    TTSTextFrame,
+    UserStoppedSpeakingFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.observers.base_observer import BaseObserver, FramePushed
+from pipecat.processors.frame_processor import FrameDirection
+from pipecat.transports.base_output import BaseOutputTransport
+
+from processors.frames import WireAudioStartedFrame, WireAudioStoppedFrame
+
+NS = 1_000_000_000
+SEEN_LIMIT = 4096
+_WATCHED = (
+    BotStartedSpeakingFrame,
+    BotStoppedSpeakingFrame,
+    InterruptionFrame,
+    LLMTextFrame,
+    TranscriptionFrame,
+    TTSAudioRawFrame,
+    UserStoppedSpeakingFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+    WireAudioStartedFrame,
+    WireAudioStoppedFrame,
+)
+
+
+def _ms(start: float | None, end: float | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return round((end - start) * 1000, 1)
+
+
+@dataclass
+class Turn:
+    """One exchange: what the caller said and what the bot answered, with timestamps (s)."""
+
+    index: int
+    user_text: str = ""
+    bot_text: str = ""
+    interrupted: bool = False
+    speech_end: float | None = None
+    stt_final: float | None = None
+    turn_end: float | None = None
+    llm_first_token: float | None = None
+    tts_first_audio: float | None = None
+    wire_audio: float | None = None
+    barge_in_vad: float | None = None
+    barge_in_wire_stop: float | None = None
+
+    def figures(self) -> dict[str, float | None]:
+        """Per-stage latencies in milliseconds (None where a stage did not happen)."""
+        return {
+            "voice_to_voice_ms": _ms(self.speech_end, self.wire_audio),
+            "stt_final_ms": _ms(self.speech_end, self.stt_final),
+            "end_of_turn_ms": _ms(self.speech_end, self.turn_end),
+            "llm_first_token_ms": _ms(self.turn_end, self.llm_first_token),
+            "tts_first_audio_ms": _ms(self.llm_first_token, self.tts_first_audio),
+            "send_ms": _ms(self.tts_first_audio, self.wire_audio),
+            "barge_in_stop_ms": _ms(self.barge_in_vad, self.barge_in_wire_stop),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """The turn as JSON-ready data."""
+        return {
+            "index": self.index,
+            "caller": self.user_text,
+            "bot": self.bot_text,
+            "interrupted": self.interrupted,
+            **self.figures(),
+        }
+
+
+@dataclass
+class TranscriptLine:
+    """A line of the live transcript."""
+
+    speaker: str  # "caller" or "bot"
+    text: str
+    turn: Turn
+    at: float  # pipeline clock, seconds
+
+
+Listener = Callable[[TranscriptLine], None]
+
+
+@dataclass
+class CallRecord:
+    """Everything the observer learned about one call."""
+
+    turns: list[Turn] = field(default_factory=lambda: [Turn(index=0)])  # turn 0: the greeting
+
+    @property
+    def current(self) -> Turn:
+        """The turn in progress."""
+        return self.turns[-1]
+
+
+class CallRecordObserver(BaseObserver):
+    """Builds the :class:`CallRecord` of one call from the frames passing by.
+
+    Args:
+        listeners: Called with each caller and bot line as soon as it is complete.
+    """
+
+    def __init__(self, *, listeners: list[Listener] | None = None, **kwargs):
+        super().__init__(observe_every_push=True, **kwargs)
+        self.record = CallRecord()
+        # Frame ids already counted: a frame is reported at every hop. Bounded: a frame
+        # crosses the whole pipeline long before thousands of newer frames pass by.
+        self._seen: set[int] = set()
+        self._seen_order: deque[int] = deque()
+        self._listeners = list(listeners or [])
+        self._bot_speaking = False
+        self._bot_said = 0  # characters of the current turn's bot text already emitted
+        # What the caller is saying before the end of their turn is decided.
+        self._heard = ""
+        self._speech_end: float | None = None
+        self._stt_final: float | None = None
+
+    def add_listener(self, listener: Listener) -> None:
+        """Also call ``listener`` with each finished line."""
+        self._listeners.append(listener)
+
+    async def on_push_frame(self, data: FramePushed) -> None:
+        """Stamp the current turn with what this frame means."""
+        frame, now = data.frame, data.timestamp / NS
+        if isinstance(frame, TTSTextFrame):
+            # Bot text counts once its audio has been handed to the transport, i.e. played.
+            if isinstance(data.source, BaseOutputTransport):
+                turn = self.record.current
+                turn.bot_text = f"{turn.bot_text} {frame.text}".strip()
+            return
+        if frame.id in self._seen or not isinstance(frame, _WATCHED):
+            return
+        self._remember(frame.id)
+        if frame.broadcast_sibling_id is not None and data.direction != FrameDirection.DOWNSTREAM:
+            return  # a broadcast frame travels as two instances; count the downstream one
+        turn = self.record.current
+        if isinstance(frame, VADUserStoppedSpeakingFrame):
+            self._speech_end = now - frame.stop_secs
+        elif isinstance(frame, VADUserStartedSpeakingFrame):
+            if self._bot_speaking and turn.barge_in_vad is None:
+                turn.barge_in_vad = now
+        elif isinstance(frame, TranscriptionFrame):
+            self._heard = f"{self._heard} {frame.text}".strip()
+            self._stt_final = now
+        elif isinstance(frame, UserStoppedSpeakingFrame):
+            self._start_turn(now)
+        elif isinstance(frame, LLMTextFrame):
+            turn.llm_first_token = turn.llm_first_token or now
+        elif isinstance(frame, TTSAudioRawFrame):
+            turn.tts_first_audio = turn.tts_first_audio or now
+        elif isinstance(frame, WireAudioStartedFrame):
+            turn.wire_audio = turn.wire_audio or now
+        elif isinstance(frame, WireAudioStoppedFrame):
+            if turn.barge_in_vad is not None and turn.barge_in_wire_stop is None:
+                turn.barge_in_wire_stop = now
+        elif isinstance(frame, BotStartedSpeakingFrame):
+            self._bot_speaking = True
+        elif isinstance(frame, BotStoppedSpeakingFrame):
+            self._bot_speaking = False
+            self._emit_bot_text(now)
+        elif isinstance(frame, InterruptionFrame) and self._bot_speaking:
+            turn.interrupted = True
+
+    def _start_turn(self, now: float) -> None:
+        self._emit_bot_text(now)
+        turn = Turn(
+            index=len(self.record.turns),
+            user_text=self._heard,
+            speech_end=self._speech_end,
+            stt_final=self._stt_final,
+            turn_end=now,
+        )
+        self.record.turns.append(turn)
+        self._heard, self._speech_end, self._stt_final = "", None, None
+        self._bot_said = 0
+        self._emit("caller", turn.user_text, turn, now)
+
+    def _remember(self, frame_id: int) -> None:
+        self._seen.add(frame_id)
+        self._seen_order.append(frame_id)
+        if len(self._seen_order) > SEEN_LIMIT:
+            self._seen.discard(self._seen_order.popleft())
+
+    def _emit_bot_text(self, now: float) -> None:
+        turn = self.record.current
+        new = turn.bot_text[self._bot_said :].strip()
+        if new:
+            self._bot_said = len(turn.bot_text)
+            self._emit("bot", new, turn, now)
+
+    def _emit(self, speaker: str, text: str, turn: Turn, now: float) -> None:
+        line = TranscriptLine(speaker, text, turn, now)
+        for listener in self._listeners:
+            listener(line)

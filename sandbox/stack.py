@@ -1,0 +1,71 @@
+"""The local stand-ins one process needs, started together on free loopback ports.
+
+The stand-in STT learns every caller line of the shipped scenarios (by tone code); the
+stand-in Claude follows the scripted store assistant in ``scenarios/assistant.yaml``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sandbox.anthropic_api import AnthropicStandIn, Script
+from sandbox.google_stt import SpeechStandIn
+from sandbox.google_tts import TextToSpeechStandIn
+from sandbox.scenario import ASSISTANT_SCRIPT, SCENARIOS_DIR, build_phrasebook, load_scenarios
+
+
+class SandboxStack:
+    """Google STT, Google TTS and Anthropic stand-ins, with their latency and fault knobs.
+
+    Args:
+        scenarios_dir: Where the scenarios whose caller lines the STT must know live.
+        assistant_script: The scripted store assistant the LLM stand-in plays.
+    """
+
+    def __init__(
+        self, scenarios_dir: Path = SCENARIOS_DIR, assistant_script: Path = ASSISTANT_SCRIPT
+    ) -> None:
+        self.scenarios = load_scenarios(scenarios_dir)
+        self.codes = build_phrasebook(
+            [line for scenario in self.scenarios.values() for line in scenario.lines]
+        )
+        self.stt = SpeechStandIn(phrasebook={code: text for text, code in self.codes.items()})
+        self.tts = TextToSpeechStandIn()
+        self.llm = AnthropicStandIn(Script.from_file(assistant_script))
+
+    async def start(self) -> None:
+        """Start all three on free loopback ports."""
+        await self.stt.start()
+        await self.tts.start()
+        await self.llm.start()
+
+    async def stop(self) -> None:
+        """Stop all three."""
+        await self.llm.stop()
+        await self.tts.stop()
+        await self.stt.stop()
+
+    def learn(self, lines: list[str]) -> dict[str, int]:
+        """Teach the STT more caller lines (e.g. a test's own); return the whole phrasebook."""
+        self.codes = build_phrasebook([*self.codes, *lines])
+        self.stt.phrasebook = {code: text for text, code in self.codes.items()}
+        return self.codes
+
+    @property
+    def stt_address(self) -> str:
+        """host:port of the Speech-to-Text stand-in."""
+        return self.stt.address
+
+    @property
+    def tts_address(self) -> str:
+        """host:port of the Text-to-Speech stand-in."""
+        return self.tts.address
+
+    @property
+    def llm_base_url(self) -> str:
+        """Base URL of the Anthropic stand-in."""
+        return self.llm.base_url
+
+    def addresses(self) -> dict[str, str]:
+        """Where each stand-in listens, by service."""
+        return {"stt": self.stt_address, "tts": self.tts_address, "llm": self.llm_base_url}

@@ -1,0 +1,36 @@
+"""``callproc demo`` output: the files and the field names downstream tools read."""
+
+import json
+import wave
+from pathlib import Path
+
+import pytest
+
+from bot.demo import run_demo
+from bot.settings import load_settings
+
+pytestmark = pytest.mark.integration
+
+STAGES = (
+    "voice_to_voice_ms",
+    "stt_final_ms",
+    "end_of_turn_ms",
+    "llm_first_token_ms",
+    "tts_first_audio_ms",
+)
+
+
+async def test_demo_writes_a_stereo_recording_and_a_report_per_call(tmp_path: Path) -> None:
+    reports = await run_demo(load_settings(None), ["product_search"], out=tmp_path)
+
+    report = json.loads((tmp_path / "product_search.json").read_text(encoding="utf-8"))
+    assert report == reports["product_search"]
+    assert all(report["expectations"].values()), report["expectations"]
+    assert "stand-in" in report["services"] and report["prompt_version"]
+    answered = [t for t in report["turns"] if t["caller"]]
+    assert len(answered) == 3
+    for turn in answered:
+        assert all(isinstance(turn[stage], float) and turn[stage] > 0 for stage in STAGES), turn
+    with wave.open(str(tmp_path / "product_search.wav")) as wav:
+        assert (wav.getnchannels(), wav.getframerate()) == (2, 8000)
+        assert wav.getnframes() / 8000 > 15  # greeting and three exchanges

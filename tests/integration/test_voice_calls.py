@@ -1,0 +1,122 @@
+"""Whole scripted calls through the voice pipeline: real TCP, real pipecat services and
+client libraries, the local Google and Anthropic stand-ins."""
+
+import pytest
+
+from bot.call import Call
+from bot.service import Service
+from sandbox import speech
+from sandbox.caller import Caller, run_call
+from sandbox.scenario import Scenario, ScenarioPlayer, Step, load_scenarios
+
+pytestmark = pytest.mark.integration
+
+
+async def _voice_service(start_service) -> tuple[Service, list[Call]]:
+    service = await start_service(pipeline="voice")
+    calls: list[Call] = []
+    service.on_call.append(calls.append)
+    return service, calls
+
+
+async def _play(service: Service, scenario: Scenario) -> ScenarioPlayer:
+    player = ScenarioPlayer(scenario, service.backends.sandbox.codes)
+    await run_call("127.0.0.1", service.server.port, player)
+    assert await service.server.wait_idle(timeout=5)
+    return player
+
+
+async def test_a_scripted_call_is_understood_answered_and_timed(start_service) -> None:
+    service, calls = await _voice_service(start_service)
+    scenario = load_scenarios()["product_search"]
+
+    await _play(service, scenario)
+
+    turns = calls[0].observer.record.turns
+    assert "автоматичний помічник" in turns[0].bot_text  # the greeting, with AI disclosure
+    assert [t.user_text for t in turns[1:]] == scenario.lines
+    assert "навушник" in turns[1].bot_text
+    for turn in turns[1:]:
+        figures = turn.figures()
+        print(f"\nturn {turn.index}: {figures}")
+        for stage in (
+            "voice_to_voice_ms",
+            "stt_final_ms",
+            "end_of_turn_ms",
+            "llm_first_token_ms",
+            "tts_first_audio_ms",
+        ):
+            assert figures[stage] is not None and figures[stage] > 0, stage
+        # Each stage waits at least for what the stand-ins inject (lower bounds only).
+        assert (
+            figures["llm_first_token_ms"] >= 0.9 * service.backends.sandbox.llm.knobs.first_token_ms
+        )
+        assert (
+            figures["voice_to_voice_ms"] > figures["end_of_turn_ms"] + figures["llm_first_token_ms"]
+        )
+    # Claude got the system prompt and the greeting as the start of the conversation.
+    first = service.backends.sandbox.llm.requests[0].body
+    assert "ТехноДім" in str(first["system"])
+    assert "автоматичний помічник" in first["messages"][0]["content"]
+
+
+async def test_the_greeting_cannot_be_interrupted(start_service) -> None:
+    service, calls = await _voice_service(start_service)
+    words = speech.synthesize("Алло, алло, ви мене чуєте?", rate=8000)
+
+    async def talk_over_greeting(caller: Caller) -> None:
+        assert await caller.wait_bot_speaking(timeout=10)
+        await caller.pause(1.0)
+        await caller.say(words)  # plain speech, no tone code: the STT hears nothing
+        await caller.wait_bot_quiet(1.0)
+
+    await run_call("127.0.0.1", service.server.port, talk_over_greeting)
+
+    greeting = calls[0].observer.record.turns[0]
+    assert not greeting.interrupted
+    assert greeting.bot_text == service.prompts.phrase("greeting")
+
+
+async def test_barge_in_stops_the_bot_and_keeps_only_what_was_played(start_service) -> None:
+    service, calls = await _voice_service(start_service)
+    scenario = load_scenarios()["barge_in"]
+
+    await _play(service, scenario)
+
+    turns = calls[0].observer.record.turns
+    interrupted = [t for t in turns if t.interrupted]
+    assert len(interrupted) == 1
+    cut = interrupted[0].figures()["barge_in_stop_ms"]
+    print(f"\nbot audio stopped {cut} ms after VAD heard the caller")
+    assert cut is not None and 0 <= cut < 200
+    # The long answer was cut in its second sentence: the next request's context holds the
+    # sentence that was played in full, not the rest of the scripted answer.
+    llm = service.backends.sandbox.llm
+    later = [r.body for r in llm.requests if "Дніпро" in str(r.body["messages"])]
+    played = [m for m in later[0]["messages"] if m["role"] == "assistant"][-1]["content"]
+    assert "Новою поштою" in str(played)
+    assert "чотирнадцяти днів" not in str(played)
+    assert str(played) in interrupted[0].bot_text  # the transcript shows what was played
+
+
+async def test_a_short_noise_does_not_interrupt_the_bot(start_service) -> None:
+    service, calls = await _voice_service(start_service)
+    question = "Розкажіть, будь ласка, які умови доставки та оплати у вашому магазині?"
+    scenario = Scenario("noise", "noise", "uk-UA", (Step("say", text=question),))
+    player = ScenarioPlayer(scenario, service.backends.sandbox.codes)
+    cough = speech.synthesize("Кх", rate=8000)[: int(0.15 * 8000) * 2]  # 150 ms of sound
+
+    async def cough_during_the_answer(caller: Caller) -> None:
+        assert await caller.wait_bot_speaking(timeout=15)  # the greeting
+        await caller.wait_bot_quiet(0.8)
+        await caller.say(player.utterance(question, caller.rate))
+        assert await caller.wait_bot_speaking(timeout=15)  # the (long) answer starts
+        await caller.pause(1.0)
+        await caller.say(cough)
+        await caller.wait_bot_quiet(1.5, timeout=40)
+
+    await run_call("127.0.0.1", service.server.port, cough_during_the_answer)
+
+    answer = calls[0].observer.record.turns[1]
+    assert not answer.interrupted
+    assert "чотирнадцяти днів" in answer.bot_text  # the whole answer was spoken
