@@ -6,14 +6,18 @@ import time
 import uuid
 
 from pipecat.frames.frames import EndFrame
+from pipecat.observers.base_observer import BaseObserver
 from pipecat.workers.runner import WorkerRunner
 
+from bot.failure_policy import FailurePolicy
 from bot.pipeline import build_worker, transport_params
 from bot.prompts import PromptSet
 from bot.services import Backends
 from bot.settings import Settings
 from observability.logging import call_context, get_logger
 from observability.observers.call_record import CallRecordObserver
+from observability.observers.stage_watchdog import StageWatchdog
+from processors.fallback_speech import FallbackSpeech
 from transports.audiosocket.connection import AudioSocketConnection
 from transports.audiosocket.transport import AudioSocketTransport
 
@@ -29,6 +33,7 @@ class Call:
         call_id: The call's UUID from Asterisk.
         backends: The speech and language services (the voice pipeline only).
         prompts: The conversation's prompt set (the voice pipeline only).
+        phrases: Pre-rendered audio of the fallback phrases (the voice pipeline only).
     """
 
     def __init__(
@@ -39,6 +44,7 @@ class Call:
         *,
         backends: Backends | None = None,
         prompts: PromptSet | None = None,
+        phrases: dict[str, bytes] | None = None,
     ) -> None:
         self.call_id = call_id
         self.prompt_version = prompts.version if prompts else None
@@ -46,8 +52,30 @@ class Call:
             connection, call_id, transport_params(settings), name=f"audiosocket-{call_id}"
         )
         self.observer = CallRecordObserver()
+        observers: list[BaseObserver] = [self.observer]
+        fallback = None
+        self.policy: FailurePolicy | None = None
+        if settings.pipeline == "voice":
+            assert prompts is not None and phrases is not None
+            fallback = FallbackSpeech()
+            deadlines = settings.deadlines
+            watchdog = StageWatchdog(
+                {
+                    "stt": deadlines.stt_final_secs,
+                    "llm": deadlines.llm_first_token_secs,
+                    "tts": deadlines.tts_first_audio_secs,
+                }
+            )
+            self.policy = FailurePolicy(fallback, phrases, prompts, on_give_up=self._give_up)
+            self.policy.attach(watchdog)
+            observers.append(watchdog)
         self.worker = build_worker(
-            settings, self.transport, backends=backends, prompts=prompts, observers=[self.observer]
+            settings,
+            self.transport,
+            backends=backends,
+            prompts=prompts,
+            fallback=fallback,
+            observers=observers,
         )
         self.outcome: str | None = None
         self._ending: str | None = None
@@ -69,6 +97,9 @@ class Call:
                     duration_secs=round(time.monotonic() - started, 3),
                 )
         return self.outcome
+
+    def _give_up(self, outcome: str) -> None:
+        self._ending = outcome
 
     async def end(self, reason: str) -> None:
         """End the call from our side: queued audio plays, then Asterisk gets a hangup."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import statistics
 import time
 import uuid
@@ -86,9 +87,15 @@ async def run_demo(
     print(f"\nall calls done in {time.monotonic() - started:.1f} s")
 
     reports = {}
+    overheads: list[float] = []
     for scenario, (result, player) in zip(chosen, results, strict=True):
         call = calls.get(scenario.name)
         report = _report(scenario, result, player, call, services)
+        if stack is not None:
+            for turn in report["turns"]:
+                turn["overhead_ms"] = _overhead_ms(turn, settings, stack)
+                if turn["overhead_ms"] is not None:
+                    overheads.append(turn["overhead_ms"])
         reports[scenario.name] = report
         wav = result.save_stereo_wav(out / f"{scenario.name}.wav")
         (out / f"{scenario.name}.json").write_text(
@@ -101,7 +108,33 @@ async def run_demo(
             f"{scenario.name:>14}: {len(report['turns'])} turns, voice-to-voice median {median}, "
             f"outcome {report['outcome']}, expectations {verdict} -> {wav}"
         )
+    if overheads:
+        print(
+            f"our overhead (voice-to-voice minus turn-taking waits and injected service "
+            f"delays): median {statistics.median(overheads):.0f} ms, max {max(overheads):.0f} ms "
+            f"over {len(overheads)} turns"
+        )
     return reports
+
+
+def _overhead_ms(turn: dict[str, Any], settings: Settings, stack: Any) -> float | None:
+    """Voice-to-voice minus what was not ours: the turn-taking waits and the stand-ins' delays.
+
+    Not ours: the end-of-turn wait (VAD stop delay plus the speech timeout, or the STT
+    stand-in's final, whichever is later), Claude's first token, streaming the first
+    sentence word by word, and the TTS stand-in's first audio.
+    """
+    if turn["voice_to_voice_ms"] is None or not turn["bot"]:
+        return None
+    stt, llm, tts = stack.stt.knobs, stack.llm.knobs, stack.tts.knobs
+    turn_wait = max(
+        (settings.turn.vad_stop_secs + settings.turn.user_speech_timeout_secs) * 1000,
+        max(stt.silence_ms, stt.final_after_speech_ms),
+    )
+    first_sentence = re.split(r"(?<=[.!?])\s", turn["bot"], maxsplit=1)[0]
+    streaming = len(first_sentence.split()) * llm.token_interval_ms
+    injected = llm.first_token_ms + streaming + tts.first_audio_ms
+    return round(turn["voice_to_voice_ms"] - turn_wait - injected, 1)
 
 
 async def _place(

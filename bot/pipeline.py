@@ -29,6 +29,7 @@ from bot.prompts import PromptSet
 from bot.services import Backends, build_llm, build_stt, build_tts
 from bot.settings import Settings
 from processors.echo import EchoProcessor
+from processors.fallback_speech import FallbackSpeech
 from transports.audiosocket.transport import AudioSocketParams, AudioSocketTransport
 
 
@@ -44,7 +45,11 @@ def transport_params(settings: Settings) -> AudioSocketParams:
 
 
 def voice_processors(
-    settings: Settings, transport: AudioSocketTransport, backends: Backends, prompts: PromptSet
+    settings: Settings,
+    transport: AudioSocketTransport,
+    backends: Backends,
+    prompts: PromptSet,
+    fallback: FallbackSpeech,
 ) -> list[FrameProcessor]:
     """The store assistant: VAD, STT, Claude and TTS between the two ends of the transport.
 
@@ -86,6 +91,7 @@ def voice_processors(
         user,
         build_llm(settings, backends, prompts),
         build_tts(settings, backends),
+        fallback,
         transport.output(),
         assistant,
     ]
@@ -104,6 +110,7 @@ def build_worker(
     *,
     backends: Backends | None = None,
     prompts: PromptSet | None = None,
+    fallback: FallbackSpeech | None = None,
     observers: list[BaseObserver] | None = None,
 ) -> PipelineWorker:
     """Assemble the call's pipeline and wrap it in a worker with telephony-safe options.
@@ -113,8 +120,8 @@ def build_worker(
     """
     rate = settings.audiosocket.sample_rate
     if settings.pipeline == "voice":
-        assert backends is not None and prompts is not None, "the voice pipeline needs services"
-        processors = voice_processors(settings, transport, backends, prompts)
+        assert backends and prompts and fallback, "the voice pipeline needs its services"
+        processors = voice_processors(settings, transport, backends, prompts, fallback)
     else:
         processors = [transport.input(), EchoProcessor(), transport.output()]
     worker = PipelineWorker(

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot.call import Call, CallRegistry
 from bot.http import CheckResult, bound_port, build_app, start_http
+from bot.phrases import render_phrases
 from bot.prompts import PromptSet, load_prompts
 from bot.services import Backends, open_backends
 from bot.settings import Settings
@@ -50,6 +51,7 @@ class Service:
         self._stopped = asyncio.Event()
         self.backends: Backends | None = None
         self.prompts: PromptSet | None = None
+        self.phrases: dict[str, bytes] | None = None
         self.on_call: list[Callable[[Call], None]] = []  # told of each call as it starts
 
     @property
@@ -63,6 +65,7 @@ class Service:
         if self.settings.pipeline == "voice":
             self.prompts = load_prompts(self.settings.language, store=self.settings.store_name)
             self.backends = await open_backends(self.settings)
+            self.phrases = await render_phrases(self.settings, self.backends, self.prompts)
         await self.server.start()
         app = build_app({"audiosocket": self._audiosocket_ready})
         self._http = await start_http(app, self.settings.http.host, self.settings.http.port)
@@ -107,7 +110,12 @@ class Service:
 
     async def _run_call(self, connection: AudioSocketConnection, call_id: uuid.UUID) -> None:
         call = Call(
-            self.settings, connection, call_id, backends=self.backends, prompts=self.prompts
+            self.settings,
+            connection,
+            call_id,
+            backends=self.backends,
+            prompts=self.prompts,
+            phrases=self.phrases,
         )
         for listener in self.on_call:
             listener(call)

@@ -35,6 +35,9 @@ log = get_logger("bot.services")
 
 STANDIN_PROJECT = "callproc-sandbox"
 TTS_FIRST_CHUNK_SECS = 0.04  # pipecat waits for 0.5 s of audio by default before playing
+# One quick retry (429/5xx/529) fits the first-token deadline; more would only delay the
+# failure policy's apology.
+ANTHROPIC_RETRIES = 1
 
 
 @dataclass
@@ -115,13 +118,16 @@ async def open_backends(settings: Settings) -> Backends:
 
     if anthropic_key is not None:
         anthropic = AsyncAnthropic(
-            api_key=anthropic_key.get_secret_value(), http_client=httpx2.AsyncClient()
+            api_key=anthropic_key.get_secret_value(),
+            http_client=httpx2.AsyncClient(),
+            max_retries=ANTHROPIC_RETRIES,
         )
     else:
         anthropic = AsyncAnthropic(
             api_key="sk-ant-sandbox",
             base_url=sandbox.llm_base_url,
             http_client=httpx2.AsyncClient(),
+            max_retries=ANTHROPIC_RETRIES,
         )
 
     backends = Backends(

@@ -6,6 +6,14 @@ import os
 import pytest
 
 _CATEGORIES = {"unit", "integration"}
+# Set on a developer's machine, these would turn local stand-ins and embedded stores into
+# real services; tests that want them (the live ones) put them back explicitly.
+_CREDENTIALS_AND_URLS = {
+    "ANTHROPIC_API_KEY",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "DATABASE_URL",
+    "REDIS_URL",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -22,7 +30,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep a developer's CALLPROC_* variables and .env out of every test."""
+    """Keep a developer's CALLPROC_* variables and credentials out of every test."""
     for name in list(os.environ):
         if name.startswith("CALLPROC_") or name in {
             "ANTHROPIC_API_KEY",

@@ -1,0 +1,72 @@
+"""What a call does when a service fails: apologise once, then end the call politely.
+
+DESIGN.md's failure policy: never dead air, never a crash. The first failure (an error, or a
+stage past its deadline) interrupts whatever was stuck and plays the apology; the caller
+can simply say it again. A second failure in a row plays the goodbye and the bot hangs up
+(AudioSocket 0x00), so the dialplan takes the call on (to the operators). Any answer the
+caller hears in between resets the count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.prompts import PromptSet
+from observability.logging import get_logger
+from observability.observers.stage_watchdog import StageWatchdog
+from processors.fallback_speech import FallbackSpeech
+
+log = get_logger("bot.failure_policy")
+
+GIVE_UP_AFTER = 2  # consecutive failures
+OUTCOME = "service_failure"
+
+
+class FailurePolicy:
+    """Turns stage failures reported by a :class:`StageWatchdog` into what the caller hears.
+
+    Args:
+        speaker: Where fixed phrases are played from.
+        phrases: Pre-rendered audio of ``apology`` and ``goodbye_after_failure``.
+        prompts: The texts of those phrases.
+        on_give_up: Told the call's outcome just before the bot ends the call.
+    """
+
+    def __init__(
+        self,
+        speaker: FallbackSpeech,
+        phrases: dict[str, bytes],
+        prompts: PromptSet,
+        on_give_up: Callable[[str], None],
+    ) -> None:
+        self._speaker = speaker
+        self._phrases = phrases
+        self._prompts = prompts
+        self._on_give_up = on_give_up
+        self.consecutive = 0
+        self.failures: list[tuple[str, str]] = []  # (stage, reason), for the call record
+
+    def attach(self, watchdog: StageWatchdog) -> None:
+        """Listen to ``watchdog``'s failures and answers."""
+
+        @watchdog.event_handler("on_failure")
+        async def on_failure(_watchdog: StageWatchdog, stage: str, reason: str) -> None:
+            await self.handle_failure(stage, reason)
+
+        @watchdog.event_handler("on_answered")
+        async def on_answered(_watchdog: StageWatchdog) -> None:
+            self.consecutive = 0
+
+    async def handle_failure(self, stage: str, reason: str) -> None:
+        """Apologise, or on a repeated failure say goodbye and end the call."""
+        self.consecutive += 1
+        self.failures.append((stage, reason))
+        log.warning("stage failed", stage=stage, reason=reason, consecutive=self.consecutive)
+        if self.consecutive >= GIVE_UP_AFTER:
+            self._on_give_up(OUTCOME)
+            await self._say("goodbye_after_failure", then_end=True)
+        else:
+            await self._say("apology")
+
+    async def _say(self, name: str, *, then_end: bool = False) -> None:
+        await self._speaker.say(self._phrases[name], self._prompts.phrase(name), then_end=then_end)

@@ -1,0 +1,135 @@
+"""Notices when a stage of a call fails: a service error, or a deadline that passes in silence.
+
+Deadlines (from the settings) run on the event loop's clock:
+
+- speech-to-text: a final transcript within ``stt_final_secs`` of the caller falling silent
+  during their turn;
+- LLM: the first token (or tool call) within ``llm_first_token_secs`` of the end of the turn;
+- text-to-speech: the first audio within ``tts_first_audio_secs`` of the first text.
+
+It only watches: a failure is published to the ``on_failure`` event with the stage and a
+short reason, at most once until the caller speaks again (a broken service often reports
+the same fault several times); ``on_answered`` is published when a turn's answer produces
+audio. Acting on either is the failure policy's job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from pipecat.frames.frames import (
+    ErrorFrame,
+    FunctionCallsStartedFrame,
+    LLMFullResponseEndFrame,
+    LLMTextFrame,
+    TranscriptionFrame,
+    TTSAudioRawFrame,
+    TTSSpeakFrame,
+    UserStartedSpeakingFrame,
+    UserStoppedSpeakingFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.observers.base_observer import BaseObserver, FramePushed
+
+STAGES = ("stt", "llm", "tts")
+
+
+class StageWatchdog(BaseObserver):
+    """Publishes ``on_failure(watchdog, stage, reason)`` and ``on_answered(watchdog)``.
+
+    Example::
+
+        @watchdog.event_handler("on_failure")
+        async def on_failure(watchdog, stage, reason):
+            ...
+
+    Args:
+        limits: Seconds each stage (``stt``, ``llm``, ``tts``) may take.
+    """
+
+    def __init__(self, limits: dict[str, float], **kwargs):
+        super().__init__(observe_every_push=False, **kwargs)
+        missing = set(STAGES) - set(limits)
+        if missing:
+            raise ValueError(f"no deadline for stage(s): {', '.join(sorted(missing))}")
+        self._limits = dict(limits)
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self._in_user_turn = False
+        self._answering = False  # a turn ended and its answer has not been heard yet
+        self._latched = False  # a failure was reported; quiet until the caller speaks again
+        self._register_event_handler("on_failure")
+        self._register_event_handler("on_answered")
+
+    async def on_push_frame(self, data: FramePushed) -> None:
+        """Arm and disarm the stage deadlines; report service errors."""
+        frame = data.frame
+        if isinstance(frame, ErrorFrame):
+            await self._fail(_stage_of(frame), "error")
+        elif isinstance(frame, UserStartedSpeakingFrame):
+            self._in_user_turn = True
+            self._latched = False
+        elif isinstance(frame, VADUserStoppedSpeakingFrame) and self._in_user_turn:
+            self._arm("stt")
+        elif isinstance(frame, VADUserStartedSpeakingFrame | TranscriptionFrame):
+            self._disarm("stt")
+        elif isinstance(frame, UserStoppedSpeakingFrame):
+            self._in_user_turn = False
+            self._answering = True
+            self._disarm("stt")
+            self._arm("llm")
+        elif isinstance(frame, LLMTextFrame):
+            if self._disarm("llm"):
+                self._arm("tts")
+        elif isinstance(frame, FunctionCallsStartedFrame | LLMFullResponseEndFrame):
+            self._disarm("llm")
+        elif isinstance(frame, TTSSpeakFrame):
+            self._arm("tts")
+        elif isinstance(frame, TTSAudioRawFrame):
+            self._disarm("tts")
+            if self._answering:
+                self._answering = False
+                await self._call_event_handler("on_answered")
+
+    def _arm(self, stage: str) -> None:
+        self._disarm(stage)
+        loop = asyncio.get_running_loop()
+        self._timers[stage] = loop.call_later(self._limits[stage], self._missed, stage)
+
+    def _missed(self, stage: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._fail(stage, "deadline"))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _disarm(self, stage: str) -> bool:
+        timer = self._timers.pop(stage, None)
+        if timer is not None:
+            timer.cancel()
+        return timer is not None
+
+    def _disarm_all(self) -> None:
+        for stage in list(self._timers):
+            self._disarm(stage)
+
+    async def _fail(self, stage: str, reason: str) -> None:
+        self._timers.pop(stage, None)
+        if self._latched:
+            return
+        self._latched = True
+        self._answering = False
+        self._disarm_all()
+        await self._call_event_handler("on_failure", stage, reason)
+
+    async def cleanup(self):
+        """Cancel pending deadlines."""
+        self._disarm_all()
+        await super().cleanup()
+
+
+def _stage_of(frame: ErrorFrame) -> str:
+    name = type(frame.processor).__name__.lower() if frame.processor is not None else ""
+    for stage, marker in (("stt", "stt"), ("tts", "tts"), ("llm", "llm")):
+        if marker in name:
+            return stage
+    return "pipeline"

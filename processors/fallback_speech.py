@@ -1,0 +1,46 @@
+"""Speaks pre-rendered phrases straight to the output, bypassing LLM and TTS.
+
+Sits between the TTS service and the output transport. The failure policy calls
+:meth:`FallbackSpeech.say` when a service has failed: it first interrupts whatever the bot
+was doing (cancelling the stuck LLM or TTS work and dropping queued audio), then sends the
+phrase's audio, which cannot be interrupted, followed by its text so the transcript and the
+LLM context show what the caller heard.
+"""
+
+from __future__ import annotations
+
+from pipecat.frames.frames import EndWorkerFrame, Frame, OutputAudioRawFrame, TTSTextFrame
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor, FrameProcessorSetup
+from pipecat.utils.text.base_text_aggregator import TextType
+
+
+class FallbackSpeech(FrameProcessor):
+    """Plays fixed phrases when the normal speech path cannot be trusted."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._rate = 8000
+
+    async def setup(self, setup: FrameProcessorSetup):
+        """Take the call's output rate."""
+        await super().setup(setup)
+        self._rate = setup.audio_out_sample_rate
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        """Pass every frame on unchanged."""
+        await super().process_frame(frame, direction)
+        await self.push_frame(frame, direction)
+
+    async def say(self, pcm: bytes, text: str, *, then_end: bool = False) -> None:
+        """Interrupt the bot, play ``pcm`` (saying ``text``), and optionally end the call after."""
+        await self.broadcast_interruption()
+        frame_bytes = int(self._rate * 0.02) * 2  # whole 20 ms frames: no tail held back
+        pcm += bytes(-len(pcm) % frame_bytes)
+        audio = OutputAudioRawFrame(audio=pcm, sample_rate=self._rate, num_channels=1)
+        audio.interruptible = False
+        await self.push_frame(audio)
+        spoken = TTSTextFrame(text, text_type=TextType.SENTENCE)
+        spoken.interruptible = False
+        await self.push_frame(spoken)
+        if then_end:
+            await self.push_frame(EndWorkerFrame(reason="service failure"))

@@ -1,0 +1,115 @@
+"""Service faults injected through the stand-ins: the caller always hears something, a first
+failure gets an apology, a second one in a row ends the call politely with a bot hangup."""
+
+import grpc
+import pytest
+
+from bot.call import Call
+from bot.service import Service
+from sandbox.caller import Caller, run_call
+from sandbox.scenario import Scenario, ScenarioPlayer, Step
+
+pytestmark = pytest.mark.integration
+
+DEADLINES = {"stt_final_secs": 1.5, "llm_first_token_secs": 1.5, "tts_first_audio_secs": 1.5}
+FIRST = "Добрий день, мені потрібні бездротові навушники."
+SECOND = "Вкладиші, приблизно до двох тисяч гривень."
+
+
+async def _call(
+    start_service, arrange, *, after_greeting: bool = False
+) -> tuple[Service, Call, str]:
+    """Inject the fault (at once, or once the greeting has been heard) and place a call."""
+    service = await start_service(pipeline="voice", deadlines=DEADLINES)
+    sandbox = service.backends.sandbox
+    calls: list[Call] = []
+    service.on_call.append(calls.append)
+    scenario = Scenario("faults", "faults", "uk-UA", (Step("say", FIRST), Step("say", SECOND)))
+    player = ScenarioPlayer(scenario, sandbox.codes)
+
+    async def drive(caller: Caller) -> None:
+        if after_greeting:
+            assert await caller.wait_bot_speaking(timeout=15)
+            await caller.wait_bot_quiet(0.5)
+            arrange(sandbox)
+        await player(caller)
+
+    if not after_greeting:
+        arrange(sandbox)
+    result = await run_call("127.0.0.1", service.server.port, drive)
+    assert await service.server.wait_idle(timeout=5)
+    return service, calls[0], result.ended_by
+
+
+def _bot_lines(call: Call) -> list[str]:
+    return [turn.bot_text for turn in call.observer.record.turns]
+
+
+def _llm_status(status: int, times: int):
+    def arrange(sandbox) -> None:
+        sandbox.llm.knobs.fault, sandbox.llm.knobs.fault_status = "status", status
+        sandbox.llm.knobs.fault_times = times
+
+    return arrange
+
+
+async def test_an_llm_error_gets_an_apology_and_the_call_goes_on(start_service) -> None:
+    # Two failed requests: the first one and the SDK's single retry.
+    service, call, ended_by = await _call(start_service, _llm_status(529, 2))
+
+    apology = service.prompts.phrase("apology")
+    lines = _bot_lines(call)
+    assert lines[1] == apology
+    assert "шумозаглушенням" in lines[2]  # the second question is answered normally
+    assert call.policy.failures == [("llm", "error")]
+    assert ended_by == "caller" and call.outcome == "caller_hangup"
+
+
+async def test_an_llm_that_never_answers_hits_its_deadline(start_service) -> None:
+    def arrange(sandbox) -> None:
+        sandbox.llm.knobs.fault, sandbox.llm.knobs.fault_times = "hang", 1
+
+    service, call, _ = await _call(start_service, arrange)
+
+    assert _bot_lines(call)[1] == service.prompts.phrase("apology")
+    assert call.policy.failures == [("llm", "deadline")]
+    assert "шумозаглушенням" in _bot_lines(call)[2]
+
+
+async def test_a_tts_error_is_covered_by_the_prerendered_apology(start_service) -> None:
+    def arrange(sandbox) -> None:
+        sandbox.tts.knobs.fault, sandbox.tts.knobs.fault_status = (
+            "status",
+            grpc.StatusCode.UNAVAILABLE,
+        )
+        sandbox.tts.knobs.fault_times = 1
+
+    service, call, _ = await _call(start_service, arrange, after_greeting=True)
+
+    assert call.policy.failures == [("tts", "error")]
+    # The apology comes first. (pipecat's TTS may then still speak the sentence that
+    # failed, synthesised again after the interruption.)
+    assert _bot_lines(call)[1].startswith(service.prompts.phrase("apology"))
+    assert "шумозаглушенням" in _bot_lines(call)[2]
+
+
+async def test_a_second_failure_in_a_row_ends_the_call_with_a_goodbye(start_service) -> None:
+    def arrange(sandbox) -> None:
+        sandbox.stt.knobs.fault, sandbox.stt.knobs.fault_times = "hang", -1  # no transcripts
+
+    service, call, ended_by = await _call(start_service, arrange)
+
+    assert call.policy.failures == [("stt", "deadline"), ("stt", "deadline")]
+    spoken = " ".join(_bot_lines(call))
+    assert service.prompts.phrase("apology") in spoken
+    assert service.prompts.phrase("goodbye_after_failure") in spoken
+    assert ended_by == "server_hangup"  # 0x00: the dialplan takes the call on
+    assert call.outcome == "service_failure"
+
+
+async def test_a_dead_llm_ends_the_call_politely(start_service) -> None:
+    service, call, ended_by = await _call(start_service, _llm_status(500, -1))
+
+    assert [stage for stage, _ in call.policy.failures] == ["llm", "llm"]
+    assert _bot_lines(call)[-1].endswith(service.prompts.phrase("goodbye_after_failure"))
+    assert ended_by == "server_hangup" and call.outcome == "service_failure"
