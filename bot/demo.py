@@ -53,13 +53,14 @@ async def run_demo(
     scenarios = load_scenarios()
     chosen = [scenarios[n] for n in names] if names else list(scenarios.values())
 
+    began = time.monotonic()
     service = Service(settings)
     await service.start()
     assert service.backends is not None
     stack = service.backends.sandbox
     codes = stack.codes if stack else build_phrasebook([x for s in chosen for x in s.lines])
     services = service.backends.describe()
-    print(f"services: {services}")
+    print(f"services: {services}  (up in {time.monotonic() - began:.1f} s)")
     print(f"calls: {', '.join(s.name for s in chosen)} (simultaneous)\n")
 
     names_by_call: dict[uuid.UUID, str] = {}
@@ -175,6 +176,9 @@ def _report(
         expectations[f"{expect.interrupted_turns} interrupted turn(s)"] = (
             interrupted == expect.interrupted_turns
         )
+    tool_calls = call.observer.record.tool_calls if call else []
+    for name in expect.tool_calls:
+        expectations[f"tool call {name}"] = name in tool_calls
     if expect.outcome is not None:
         expectations[f"outcome {expect.outcome}"] = (
             call is not None and call.outcome == expect.outcome
@@ -192,6 +196,7 @@ def _report(
             for s in player.spoken
         ],
         "turns": turns,
+        "tool_calls": tool_calls,
         "audio_timing": result.stats.summary(),
         "expectations": expectations,
     }

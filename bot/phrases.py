@@ -8,6 +8,7 @@ is not possible, with the offline espeak-ng voice, and played as plain audio.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import wave
@@ -29,17 +30,19 @@ RENDER_TIMEOUT_SECS = 10.0
 async def render_phrases(
     settings: Settings, backends: Backends, prompts: PromptSet
 ) -> dict[str, bytes]:
-    """16-bit mono PCM at the call rate for each fallback phrase."""
+    """16-bit mono PCM at the call rate for each fallback phrase (rendered concurrently)."""
     rate = settings.audiosocket.sample_rate
-    rendered: dict[str, bytes] = {}
-    for name in FALLBACK_PHRASES:
+
+    async def render(name: str) -> bytes:
         text = prompts.phrase(name)
         try:
-            rendered[name] = await _with_google(settings, backends, text, rate)
+            return await _with_google(settings, backends, text, rate)
         except (google_errors.GoogleAPIError, TimeoutError, wave.Error, ValueError) as exc:
             log.warning("phrase rendered offline", phrase=name, error_type=type(exc).__name__)
-            rendered[name] = _offline(text, settings.language, rate)
-    return rendered
+            return _offline(text, settings.language, rate)
+
+    audio = await asyncio.gather(*(render(name) for name in FALLBACK_PHRASES))
+    return dict(zip(FALLBACK_PHRASES, audio, strict=True))
 
 
 async def _with_google(settings: Settings, backends: Backends, text: str, rate: int) -> bytes:

@@ -9,8 +9,6 @@ observers) is identical either way.
 
 from __future__ import annotations
 
-import functools
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +31,6 @@ from observability.logging import get_logger
 
 log = get_logger("bot.services")
 
-STANDIN_PROJECT = "callproc-sandbox"
 TTS_FIRST_CHUNK_SECS = 0.04  # pipecat waits for 0.5 s of audio by default before playing
 # One quick retry (429/5xx/529) fits the first-token deadline; more would only delay the
 # failure policy's apology.
@@ -105,7 +102,9 @@ async def open_backends(settings: Settings) -> Backends:
         credentials = settings.google_credentials.read_text(encoding="utf-8")
         stt_client = tts_client = None
     else:
-        credentials = standin_google_credentials()
+        from sandbox.credentials import fake_service_account_json
+
+        credentials = fake_service_account_json()
         stt_channel = grpc.aio.insecure_channel(sandbox.stt_address)
         tts_channel = grpc.aio.insecure_channel(sandbox.tts_address)
         channels += [stt_channel, tts_channel]
@@ -202,33 +201,4 @@ def build_llm(settings: Settings, backends: Backends, prompts: PromptSet) -> Ant
             max_tokens=settings.llm.max_tokens,
             enable_prompt_caching=True,
         ),
-    )
-
-
-@functools.cache
-def standin_google_credentials() -> str:
-    """A syntactically real service-account JSON for the stand-ins (never sent anywhere).
-
-    pipecat's Google services insist on parsing credentials at construction; the stand-in
-    channel is insecure, so the key never signs anything.
-    """
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    return json.dumps(
-        {
-            "type": "service_account",
-            "project_id": STANDIN_PROJECT,
-            "private_key_id": "sandbox",
-            "private_key": pem,
-            "client_email": f"sandbox@{STANDIN_PROJECT}.iam.gserviceaccount.com",
-            "client_id": "0",
-            "token_uri": "https://oauth2.googleapis.com/token",
-        }
     )

@@ -39,9 +39,9 @@ Pointing the real client here (no TLS, no credentials on the wire)::
 
 (``insecure_client(address)`` does exactly that.) ``GoogleSTTService`` insists on
 service-account credentials with a project id and builds its own client from them in
-``__init__``; give it ``credentials=fake_service_account_json()`` (a freshly generated key,
-never used on the wire), then replace its ``_client`` with the client above before the
-pipeline starts. The recognizer it then asks for is
+``__init__``; give it ``credentials=sandbox.credentials.fake_service_account_json()``
+(a freshly generated key, never used on the wire), then replace its ``_client`` with the
+client above before the pipeline starts. The recognizer it then asks for is
 ``projects/<project_id>/locations/global/recognizers/_``.
 
 Known client quirk (grpc-python aio, grpc/grpc#36066): a status that arrives while the
@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import json
 import re
 import time
 from collections.abc import AsyncIterator
@@ -663,31 +662,3 @@ def insecure_client(address: str) -> speech_v2.SpeechAsyncClient:
     """
     channel = grpc.aio.insecure_channel(address)
     return speech_v2.SpeechAsyncClient(transport=SpeechGrpcAsyncIOTransport(channel=channel))
-
-
-def fake_service_account_json(project_id: str = "sandbox-project") -> str:
-    """Service-account credentials JSON that parses but grants nothing.
-
-    ``GoogleSTTService`` insists on credentials with a project id; the key is freshly
-    generated and never leaves the process (the stand-in's channel carries no auth).
-    Needs the ``cryptography`` package.
-    """
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    info = {
-        "type": "service_account",
-        "project_id": project_id,
-        "private_key_id": "0" * 40,
-        "private_key": pem,
-        "client_email": f"sandbox@{project_id}.iam.gserviceaccount.com",
-        "client_id": "100000000000000000000",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    }
-    return json.dumps(info)

@@ -54,7 +54,7 @@ How product code points the real client at it::
 (:func:`make_client` does exactly that.) A transport given a channel ignores credentials, so
 this client needs none. pipecat's services build their client in ``__init__`` from
 credentials, so give them throw-away service-account credentials
-(:func:`fake_service_account_json`) and then replace the client::
+(:func:`sandbox.credentials.fake_service_account_json`) and then replace the client::
 
     tts = GoogleTTSService(credentials=fake_service_account_json(), sample_rate=8000, ...)
     tts._client = make_client(stand_in.address)
@@ -63,9 +63,7 @@ credentials, so give them throw-away service-account credentials
 from __future__ import annotations
 
 import asyncio
-import functools
 import io
-import json
 import math
 import re
 import wave
@@ -410,43 +408,6 @@ def make_client(address: str) -> texttospeech_v1.TextToSpeechAsyncClient:
     channel = grpc.aio.insecure_channel(address)
     return texttospeech_v1.TextToSpeechAsyncClient(
         transport=TextToSpeechGrpcAsyncIOTransport(channel=channel)
-    )
-
-
-@functools.cache
-def fake_service_account_json(project_id: str = "sandbox-project") -> str:
-    """Return service-account credentials that parse but authorise nothing.
-
-    pipecat's Google services insist on credentials in ``__init__``
-    (``service_account.Credentials.from_service_account_info`` needs a real RSA key), even
-    though their client is then replaced with :func:`make_client`. The key is generated
-    afresh in each process (then reused), so it is worthless anywhere else.
-
-    Args:
-        project_id: The project named in the credentials.
-
-    Returns:
-        The JSON text for the ``credentials=`` argument.
-    """
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    return json.dumps(
-        {
-            "type": "service_account",
-            "project_id": project_id,
-            "private_key_id": "0" * 40,
-            "private_key": pem,
-            "client_email": f"sandbox@{project_id}.iam.gserviceaccount.com",
-            "client_id": "0",
-            "token_uri": "https://oauth2.googleapis.com/token",
-        }
     )
 
 

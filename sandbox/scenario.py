@@ -35,7 +35,7 @@ from sandbox.caller import Caller
 
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
 ASSISTANT_SCRIPT = SCENARIOS_DIR / "assistant.yaml"
-BOT_QUIET_SECS = 0.8  # how long the bot must be silent before the caller speaks
+BOT_QUIET_SECS = 0.6  # how long the bot must be silent before the caller speaks
 DTMF_KEYS = frozenset("0123456789*#")
 ANSWER_TIMEOUT_SECS = 15.0  # how long the caller waits for the bot to start answering
 
@@ -207,7 +207,7 @@ class ScenarioPlayer:
             elif step.kind == "dtmf":
                 caller.press(step.key)
         await caller.wait_bot_speaking(since=said_at, timeout=ANSWER_TIMEOUT_SECS)
-        await caller.wait_bot_quiet(BOT_QUIET_SECS * 2)
+        await caller.wait_bot_quiet(BOT_QUIET_SECS)
 
     async def _say(self, caller: Caller, text: str, *, barge_in: bool = False) -> float:
         """Say a line; return the monotonic time it ended."""

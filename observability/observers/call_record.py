@@ -21,6 +21,7 @@ from typing import Any
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
+    FunctionCallsStartedFrame,
     InterruptionFrame,
     LLMTextFrame,
     TranscriptionFrame,
@@ -39,6 +40,7 @@ from processors.frames import WireAudioStartedFrame, WireAudioStoppedFrame
 NS = 1_000_000_000
 SEEN_LIMIT = 4096
 _WATCHED = (
+    FunctionCallsStartedFrame,
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
     InterruptionFrame,
@@ -117,6 +119,7 @@ class CallRecord:
     """Everything the observer learned about one call."""
 
     turns: list[Turn] = field(default_factory=lambda: [Turn(index=0)])  # turn 0: the greeting
+    tool_calls: list[str] = field(default_factory=list)  # names, in the order the model asked
 
     @property
     def current(self) -> Turn:
@@ -191,6 +194,8 @@ class CallRecordObserver(BaseObserver):
             self._emit_bot_text(now)
         elif isinstance(frame, InterruptionFrame) and self._bot_speaking:
             turn.interrupted = True
+        elif isinstance(frame, FunctionCallsStartedFrame):
+            self.record.tool_calls += [call.function_name for call in frame.function_calls]
 
     def _start_turn(self, now: float) -> None:
         self._emit_bot_text(now)

@@ -10,9 +10,9 @@ import pytest
 from google.api_core import exceptions
 from google.cloud.speech_v2.types import cloud_speech
 
+from sandbox.credentials import fake_service_account_json
 from sandbox.google_stt import (
     SpeechStandIn,
-    fake_service_account_json,
     insecure_client,
 )
 from sandbox.tonecode import CODE_SECS, encode

@@ -16,12 +16,12 @@ from pipecat.services.google.tts import GoogleHttpTTSService, GoogleTTSService
 from pipecat.tests.utils import run_test
 from pipecat.transcriptions.language import Language
 
+from sandbox.credentials import fake_service_account_json
 from sandbox.google_tts import (
     DEFAULT_SAMPLE_RATE,
     Knobs,
     TextToSpeechStandIn,
     TtsRequest,
-    fake_service_account_json,
     make_client,
 )
 from sandbox.speech import synthesize
