@@ -45,12 +45,6 @@ class SandboxStack:
         await self.tts.stop()
         await self.stt.stop()
 
-    def learn(self, lines: list[str]) -> dict[str, int]:
-        """Teach the STT more caller lines (e.g. a test's own); return the whole phrasebook."""
-        self.codes = build_phrasebook([*self.codes, *lines])
-        self.stt.phrasebook = {code: text for text, code in self.codes.items()}
-        return self.codes
-
     @property
     def stt_address(self) -> str:
         """host:port of the Speech-to-Text stand-in."""
