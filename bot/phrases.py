@@ -32,11 +32,17 @@ async def render_phrases(
 ) -> dict[str, bytes]:
     """16-bit mono PCM at the call rate for each fallback phrase (rendered concurrently)."""
     rate = settings.audiosocket.sample_rate
+    client = (
+        backends.tts_client
+        or texttospeech_v1.TextToSpeechAsyncClient.from_service_account_info(
+            json.loads(backends.google_credentials)
+        )
+    )
 
     async def render(name: str) -> bytes:
         text = prompts.phrase(name)
         try:
-            return await _with_google(settings, backends, text, rate)
+            return await _with_google(client, settings, text, rate)
         except (google_errors.GoogleAPIError, TimeoutError, wave.Error, ValueError) as exc:
             log.warning("phrase rendered offline", phrase=name, error_type=type(exc).__name__)
             return _offline(text, settings.language, rate)
@@ -45,13 +51,9 @@ async def render_phrases(
     return dict(zip(FALLBACK_PHRASES, audio, strict=True))
 
 
-async def _with_google(settings: Settings, backends: Backends, text: str, rate: int) -> bytes:
-    client = (
-        backends.tts_client
-        or texttospeech_v1.TextToSpeechAsyncClient.from_service_account_info(
-            json.loads(backends.google_credentials)
-        )
-    )
+async def _with_google(
+    client: texttospeech_v1.TextToSpeechAsyncClient, settings: Settings, text: str, rate: int
+) -> bytes:
     response = await client.synthesize_speech(
         input=texttospeech_v1.SynthesisInput(text=text),
         voice=texttospeech_v1.VoiceSelectionParams(
