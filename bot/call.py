@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 from pipecat.frames.frames import EndFrame
 from pipecat.observers.base_observer import BaseObserver
@@ -14,6 +15,7 @@ from bot.pipeline import build_worker, transport_params
 from bot.prompts import PromptSet
 from bot.services import Backends
 from bot.settings import Settings
+from bot.tools import StoreTools
 from observability.logging import call_context, get_logger
 from observability.observers.call_record import CallRecordObserver
 from observability.observers.stage_watchdog import StageWatchdog
@@ -54,10 +56,13 @@ class Call:
         self.observer = CallRecordObserver()
         observers: list[BaseObserver] = [self.observer]
         fallback = None
+        tools = None
         self.policy: FailurePolicy | None = None
+        self.end_detail: dict[str, Any] = {}  # e.g. the transfer reason, when a tool ended it
         if settings.pipeline == "voice":
-            assert prompts is not None and phrases is not None
+            assert prompts is not None and phrases is not None and backends is not None
             fallback = FallbackSpeech()
+            tools = StoreTools(backends.store_client, prompts, str(call_id), self._ended_by_tool)
             deadlines = settings.deadlines
             watchdog = StageWatchdog(
                 {
@@ -75,6 +80,7 @@ class Call:
             backends=backends,
             prompts=prompts,
             fallback=fallback,
+            tools=tools,
             observers=observers,
         )
         self.outcome: str | None = None
@@ -100,6 +106,11 @@ class Call:
 
     def _give_up(self, outcome: str) -> None:
         self._ending = outcome
+
+    async def _ended_by_tool(self, outcome: str, detail: dict[str, Any]) -> None:
+        self._ending = outcome
+        self.end_detail = detail
+        log.info("call ending", outcome=outcome, reason=detail.get("reason"))
 
     async def end(self, reason: str) -> None:
         """End the call from our side: queued audio plays, then Asterisk gets a hangup."""

@@ -53,6 +53,17 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("scenarios", nargs="*", help="scenario names (default: all shipped)")
     demo.set_defaults(func=_demo)
 
+    store = sub.add_parser(
+        "store", help="run the reference Store API with the sample catalogue until Ctrl-C"
+    )
+    store.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    store.add_argument("--port", type=int, default=8090, help="TCP port (0: any free port)")
+    store.add_argument(
+        "--api-key",
+        help="X-API-Key to require (default: CALLPROC_STORE__API_KEY, else sandbox-store-key)",
+    )
+    store.set_defaults(func=_store)
+
     config = sub.add_parser("config", help="print every setting, its value and meaning")
     config.add_argument(
         "--env-example", action="store_true", help="print the defaults as .env.example"
@@ -118,6 +129,54 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         asyncio.run(run_demo(settings, args.scenarios or None))
     print(f"service log: {log_path}")
     return 0
+
+
+def _store(settings: Settings, args: argparse.Namespace) -> int:
+    import signal
+
+    from sandbox.store.server import ReferenceStore
+
+    configured = getattr(getattr(settings, "store", None), "api_key", None)
+    api_key = args.api_key or (
+        configured.get_secret_value() if configured is not None else "sandbox-store-key"
+    )
+
+    async def run() -> int:
+        store = ReferenceStore(api_key=api_key)
+        try:
+            await store.start(args.host, args.port)
+        except OSError as exc:
+            print(
+                f"callproc store: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr
+            )
+            return 1
+        catalogue = store.catalogue
+        cities = ", ".join(c.name for c in catalogue.cities)
+        print(f"reference store: {store.base_url}  (contract: docs/store-api.openapi.yaml)")
+        print(
+            f"  {len(catalogue.products)} products in {len(catalogue.categories)} categories, "
+            f"{len(catalogue.cities)} cities ({cities}); seeded orders "
+            + ", ".join(sorted(store.orders))
+        )
+        print(f"  every /v1 request needs the header X-API-Key: {api_key}")
+        print("try:")
+        print(
+            f"  curl -sG -H 'X-API-Key: {api_key}' {store.base_url}/v1/products "
+            "--data-urlencode 'q=павербанк 20000' --data-urlencode 'city=Львів'"
+        )
+        print("Ctrl-C stops it.", flush=True)
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stopping.set)
+        try:
+            await stopping.wait()
+        finally:
+            await store.stop()
+        print("reference store stopped")
+        return 0
+
+    return asyncio.run(run())
 
 
 def _config(settings: Settings, args: argparse.Namespace) -> int:

@@ -20,11 +20,12 @@ from typing import Any
 from bot.call import Call
 from bot.service import Service
 from bot.settings import Settings
-from observability.observers.call_record import TranscriptLine, Turn
+from observability.observers.call_record import ToolCall, TranscriptLine, Turn
 from sandbox.caller import CallResult, run_call
 from sandbox.scenario import Scenario, ScenarioPlayer, build_phrasebook, load_scenarios
 
 OUTPUT_DIR = Path("demo-output")
+CALL_ENDING_TOOLS = ("end_call", "transfer_to_operator")  # no model request follows them
 
 
 def _latency(turn: Turn) -> str:
@@ -71,6 +72,9 @@ async def run_demo(
         calls[name] = call
 
         def show(line: TranscriptLine) -> None:
+            if line.tool is not None:
+                print(f"[{name:>14}]   tool: {_tool_line(line.tool)}", flush=True)
+                return
             who = "caller" if line.speaker == "caller" else "bot   "
             extra = _latency(line.turn) if line.speaker == "bot" else ""
             print(f"[{name:>14}] {who}: {line.text}{extra}", flush=True)
@@ -79,10 +83,12 @@ async def run_demo(
 
     service.on_call.append(follow)
     started = time.monotonic()
+    seeded = set(_store_orders(service) or {})
     try:
         results = await asyncio.gather(
             *(_place(service, scenario, codes, names_by_call) for scenario in chosen)
         )
+        orders = {k: v for k, v in (_store_orders(service) or {}).items() if k not in seeded}
     finally:
         await service.stop()
     print(f"\nall calls done in {time.monotonic() - started:.1f} s")
@@ -91,10 +97,10 @@ async def run_demo(
     overheads: list[float] = []
     for scenario, (result, player) in zip(chosen, results, strict=True):
         call = calls.get(scenario.name)
-        report = _report(scenario, result, player, call, services)
+        report = _report(scenario, result, player, call, services, orders)
         if stack is not None:
             for turn in report["turns"]:
-                turn["overhead_ms"] = _overhead_ms(turn, settings, stack)
+                turn["overhead_ms"] = _overhead_ms(turn, settings, stack, report["tool_calls"])
                 if turn["overhead_ms"] is not None:
                     overheads.append(turn["overhead_ms"])
         reports[scenario.name] = report
@@ -118,12 +124,39 @@ async def run_demo(
     return reports
 
 
-def _overhead_ms(turn: dict[str, Any], settings: Settings, stack: Any) -> float | None:
-    """Voice-to-voice minus what was not ours: the turn-taking waits and the stand-ins' delays.
+def _tool_line(call: ToolCall) -> str:
+    arguments = ", ".join(
+        f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in call.arguments.items()
+    )
+    took = f", {call.duration_ms:.0f} ms" if call.duration_ms is not None else ""
+    return f"{call.name}({arguments}) -> {call.status}{took}"
+
+
+def _store_orders(service: Service) -> dict[str, dict[str, Any]] | None:
+    """Orders the reference store accepted, with the catalogue total of each (None if real)."""
+    store = service.backends.reference_store if service.backends else None
+    if store is None:
+        return None
+    checked = {}
+    for order_id, order in store.orders.items():
+        catalogue_total = sum(
+            store.catalogue.products[item["sku"]].price_uah * item["quantity"]
+            for item in order["items"]
+        )
+        checked[order_id] = {**order, "catalogue_total_uah": catalogue_total}
+    return checked
+
+
+def _overhead_ms(
+    turn: dict[str, Any], settings: Settings, stack: Any, tool_calls: list[dict[str, Any]]
+) -> float | None:
+    """Voice-to-voice minus what was not ours: the turn-taking waits and the services' time.
 
     Not ours: the end-of-turn wait (VAD stop delay plus the speech timeout, or the STT
     stand-in's final, whichever is later), Claude's first token, streaming the first
-    sentence word by word, and the TTS stand-in's first audio.
+    sentence word by word, and the TTS stand-in's first audio; for each store lookup before
+    the answer (one per model response, as the scripted model does), one more model request
+    with its streamed arguments, and the store's answer.
     """
     if turn["voice_to_voice_ms"] is None or not turn["bot"]:
         return None
@@ -135,6 +168,11 @@ def _overhead_ms(turn: dict[str, Any], settings: Settings, stack: Any) -> float 
     first_sentence = re.split(r"(?<=[.!?])\s", turn["bot"], maxsplit=1)[0]
     streaming = len(first_sentence.split()) * llm.token_interval_ms
     injected = llm.first_token_ms + streaming + tts.first_audio_ms
+    for call in tool_calls:
+        if call["turn"] == turn["index"] and call["name"] not in CALL_ENDING_TOOLS:
+            pieces = 2 + len(json.dumps(call["arguments"], ensure_ascii=False)) // 8
+            injected += llm.first_token_ms + pieces * llm.token_interval_ms
+            injected += call["duration_ms"] or 0
     return round(turn["voice_to_voice_ms"] - turn_wait - injected, 1)
 
 
@@ -164,6 +202,7 @@ def _report(
     player: ScenarioPlayer,
     call: Call | None,
     services: str,
+    store_orders: dict[str, dict[str, Any]] | None,
 ) -> dict[str, Any]:
     turns = [t.as_dict() for t in call.observer.record.turns] if call else []
     bot_text = " ".join(t["bot"] for t in turns).lower()
@@ -176,9 +215,16 @@ def _report(
         expectations[f"{expect.interrupted_turns} interrupted turn(s)"] = (
             interrupted == expect.interrupted_turns
         )
-    tool_calls = call.observer.record.tool_calls if call else []
+    tool_calls = [t.as_dict() for t in call.observer.record.tool_calls] if call else []
     for name in expect.tool_calls:
-        expectations[f"tool call {name}"] = name in tool_calls
+        expectations[f"tool call {name}"] = any(t["name"] == name for t in tool_calls)
+    placed = [t["status"] for t in tool_calls if t["name"] == "create_order"].count("ordered")
+    if expect.orders_placed is not None:
+        expectations[f"{expect.orders_placed} order(s) placed"] = placed == expect.orders_placed
+        if store_orders is not None and placed:
+            expectations["orders at the catalogue price"] = all(
+                o["total_uah"] == o["catalogue_total_uah"] for o in store_orders.values()
+            )
     if expect.outcome is not None:
         expectations[f"outcome {expect.outcome}"] = (
             call is not None and call.outcome == expect.outcome

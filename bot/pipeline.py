@@ -2,8 +2,8 @@
 
 Only this module decides what answers a call; the server and the transport do not know.
 The voice pipeline is the one in DESIGN.md: AudioSocket in -> Google STT -> user aggregator
-(with Silero VAD and the turn strategies) -> Claude -> Google TTS -> AudioSocket out ->
-assistant aggregator.
+(with Silero VAD and the turn strategies) -> Claude with the store tools -> Google TTS (prices
+and numbers put into words first) -> AudioSocket out -> assistant aggregator.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from bot.prompts import PromptSet
 from bot.services import Backends, build_llm, build_stt, build_tts
 from bot.settings import Settings
+from bot.tools import StoreTools, tools_schema
 from processors.echo import EchoProcessor
 from processors.fallback_speech import FallbackSpeech
 from transports.audiosocket.transport import AudioSocketParams, AudioSocketTransport
@@ -50,6 +51,7 @@ def voice_processors(
     backends: Backends,
     prompts: PromptSet,
     fallback: FallbackSpeech,
+    tools: StoreTools,
 ) -> list[FrameProcessor]:
     """The store assistant: VAD, STT, Claude and TTS between the two ends of the transport.
 
@@ -71,7 +73,7 @@ def voice_processors(
         ),
     )
     user, assistant = LLMContextAggregatorPair(
-        LLMContext(),
+        LLMContext(tools=tools_schema()),
         user_params=LLMUserAggregatorParams(
             vad_analyzer=vad,
             user_turn_strategies=UserTurnStrategies(
@@ -85,11 +87,13 @@ def voice_processors(
             user_mute_strategies=[MuteUntilFirstBotCompleteUserMuteStrategy()],
         ),
     )
+    llm = build_llm(settings, backends, prompts)
+    tools.register(llm)
     return [
         transport.input(),
         build_stt(settings, backends),
         user,
-        build_llm(settings, backends, prompts),
+        llm,
         build_tts(settings, backends),
         fallback,
         transport.output(),
@@ -111,6 +115,7 @@ def build_worker(
     backends: Backends | None = None,
     prompts: PromptSet | None = None,
     fallback: FallbackSpeech | None = None,
+    tools: StoreTools | None = None,
     observers: list[BaseObserver] | None = None,
 ) -> PipelineWorker:
     """Assemble the call's pipeline and wrap it in a worker with telephony-safe options.
@@ -120,8 +125,8 @@ def build_worker(
     """
     rate = settings.audiosocket.sample_rate
     if settings.pipeline == "voice":
-        assert backends and prompts and fallback, "the voice pipeline needs its services"
-        processors = voice_processors(settings, transport, backends, prompts, fallback)
+        assert backends and prompts and fallback and tools, "the voice pipeline needs its services"
+        processors = voice_processors(settings, transport, backends, prompts, fallback, tools)
     else:
         processors = [transport.input(), EchoProcessor(), transport.output()]
     worker = PipelineWorker(

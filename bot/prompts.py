@@ -14,7 +14,14 @@ from pathlib import Path
 import yaml
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
-REQUIRED_PHRASES = ("greeting", "apology", "goodbye_after_failure")
+REQUIRED_PHRASES = (
+    "greeting",
+    "apology",
+    "goodbye_after_failure",
+    "tool_store_unavailable",
+    "tool_not_found",
+    "tool_order_refused",
+)
 
 
 class PromptError(Exception):

@@ -1,10 +1,10 @@
 """Where each cloud service lives, and the pipecat services built on it for each call.
 
-The only place that knows whether Google Speech-to-Text / Text-to-Speech and Anthropic are
-the real services or the local stand-ins in ``sandbox/``: with credentials in the settings a
-service is real; without, a wire-compatible stand-in is started in this process and the
-*same* client library is pointed at it. Everything downstream (pipeline, processors,
-observers) is identical either way.
+The only place that knows whether Google Speech-to-Text / Text-to-Speech, Anthropic and the
+store's API are the real services or the local stand-ins in ``sandbox/``: with credentials
+(or a store URL) in the settings a service is real; without, a wire-compatible stand-in is
+started in this process and the *same* client library is pointed at it. Everything
+downstream (pipeline, processors, observers) is identical either way.
 """
 
 from __future__ import annotations
@@ -20,14 +20,16 @@ from google.cloud.speech_v2.services.speech.transports import SpeechGrpcAsyncIOT
 from google.cloud.texttospeech_v1.services.text_to_speech.transports import (
     TextToSpeechGrpcAsyncIOTransport,
 )
-from pipecat.services.anthropic.llm import AnthropicLLMService
 from pipecat.services.google.stt import GoogleSTTService
 from pipecat.services.google.tts import GoogleTTSService
 from pipecat.transcriptions.language import Language
 
+from bot.llm import StoreLLMService
 from bot.prompts import PromptSet
 from bot.settings import Settings
+from bot.store_client import StoreClient
 from observability.logging import get_logger
+from processors.speakable import speakable_transform
 
 log = get_logger("bot.services")
 
@@ -45,6 +47,8 @@ class Backends:
         stt: ``google`` or ``stand-in``.
         tts: ``google`` or ``stand-in``.
         llm: ``anthropic`` or ``stand-in``.
+        store: The store API's URL, or ``stand-in`` for the reference store.
+        store_client: The process's store API client.
         google_credentials: Service-account JSON the Google services are constructed with.
         stt_client: Shared client injected into each call's STT service (stand-in only).
         tts_client: Shared client injected into each call's TTS service (stand-in only).
@@ -55,11 +59,14 @@ class Backends:
     stt: str
     tts: str
     llm: str
+    store: str
     google_credentials: str
     anthropic: AsyncAnthropic
+    store_client: StoreClient
     stt_client: speech_v2.SpeechAsyncClient | None = None
     tts_client: texttospeech_v1.TextToSpeechAsyncClient | None = None
     sandbox: Any = None
+    reference_store: Any = None
     _channels: list[grpc.aio.Channel] = field(default_factory=list)
 
     def describe(self) -> str:
@@ -69,12 +76,16 @@ class Backends:
             f"speech-to-text: {self.stt}{_at(where.get('stt'))}",
             f"llm: {self.llm}{_at(where.get('llm'))}",
             f"text-to-speech: {self.tts}{_at(where.get('tts'))}",
+            f"store: {self.store}",
         ]
         return "; ".join(parts)
 
     async def close(self) -> None:
         """Close shared clients and stop the stand-ins."""
         await self.anthropic.close()
+        await self.store_client.close()
+        if self.reference_store is not None:
+            await self.reference_store.stop()
         for channel in self._channels:
             await channel.close()
         if self.sandbox is not None:
@@ -129,12 +140,28 @@ async def open_backends(settings: Settings) -> Backends:
             max_retries=ANTHROPIC_RETRIES,
         )
 
+    store = settings.store
+    reference_store = None
+    if store.url is not None:
+        assert store.api_key is not None  # the settings require it with a URL
+        store_url, store_key = str(store.url), store.api_key.get_secret_value()
+    else:
+        from sandbox.store.server import ReferenceStore
+
+        store_key = "sandbox-store-key"
+        reference_store = ReferenceStore(api_key=store_key)
+        await reference_store.start()
+        store_url = reference_store.base_url
+
     backends = Backends(
         stt="google" if google_real else "stand-in",
         tts="google" if google_real else "stand-in",
         llm="anthropic" if anthropic_key is not None else "stand-in",
+        store=store_url if reference_store is None else f"stand-in ({store_url})",
         google_credentials=credentials,
         anthropic=anthropic,
+        store_client=StoreClient(store_url, store_key, store),
+        reference_store=reference_store,
         stt_client=stt_client,
         tts_client=tts_client,
         sandbox=sandbox,
@@ -184,18 +211,20 @@ def build_tts(settings: Settings, backends: Backends) -> GoogleTTSService:
             language=Language(settings.language),
             speaking_rate=settings.speech.tts_speaking_rate,
         ),
+        # Prices, phone numbers, units... in words, so the voice reads them right.
+        text_transforms=[("*", speakable_transform(settings.language))],
     )
     if backends.tts_client is not None:
         tts._client = backends.tts_client  # no constructor hook for a client in pipecat 1.14
     return tts
 
 
-def build_llm(settings: Settings, backends: Backends, prompts: PromptSet) -> AnthropicLLMService:
+def build_llm(settings: Settings, backends: Backends, prompts: PromptSet) -> StoreLLMService:
     """Claude for one call, with the language's system prompt."""
-    return AnthropicLLMService(
+    return StoreLLMService(
         api_key="unused-with-client",
         client=backends.anthropic,
-        settings=AnthropicLLMService.Settings(
+        settings=StoreLLMService.Settings(
             model=settings.llm.model,
             system_instruction=prompts.system,
             max_tokens=settings.llm.max_tokens,

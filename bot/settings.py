@@ -11,7 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, FilePath, SecretStr, ValidationError
+from pydantic import (
+    AliasChoices,
+    AnyHttpUrl,
+    BaseModel,
+    Field,
+    FilePath,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "CALLPROC_"
@@ -135,6 +144,55 @@ class DeadlineSettings(BaseModel):
     )
 
 
+class StoreSettings(BaseModel):
+    """The store's API (the contract in ``docs/store-api.openapi.yaml``) and how it is called."""
+
+    url: AnyHttpUrl | None = Field(
+        None,
+        description="Base URL of the store's API (the contract in docs/store-api.openapi.yaml); "
+        "unset means the reference store with the sample catalogue, run in this process.",
+    )
+    api_key: SecretStr | None = Field(
+        None, description="The store API's key (X-API-Key); required with CALLPROC_STORE__URL."
+    )
+    read_timeout_secs: float = Field(
+        1.5, gt=0, le=10, description="Time allowed for one read (search, product, stock, order)."
+    )
+    order_timeout_secs: float = Field(
+        5.0, gt=0, le=30, description="Time allowed for placing an order (never retried)."
+    )
+    read_retries: int = Field(
+        1, ge=0, le=3, description="Extra attempts for a read after a timeout or a 5xx answer."
+    )
+    retry_backoff_secs: float = Field(
+        0.2, ge=0, le=5, description="Wait before the first retry; doubled for each further one."
+    )
+    breaker_failures: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Consecutive failed requests after which the store is not called at all "
+        "for breaker_reset_secs (the bot says at once that it cannot check now).",
+    )
+    breaker_reset_secs: float = Field(
+        20.0, gt=0, le=600, description="How long the open circuit breaker waits before a probe."
+    )
+    cache_ttl_secs: float = Field(
+        30.0, ge=0, le=3600, description="How long search, product and stock answers are reused."
+    )
+    max_quantity: int = Field(10, ge=1, le=100, description="Most units of one item per order.")
+    max_order_lines: int = Field(5, ge=1, le=20, description="Most different items per order.")
+
+    @model_validator(mode="after")
+    def _key_with_url(self) -> StoreSettings:
+        if self.url is not None and self.api_key is None:
+            raise ValueError(
+                "CALLPROC_STORE__API_KEY is required when CALLPROC_STORE__URL is set "
+                "(the store API's X-API-Key)"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     """The Call Processor's configuration."""
 
@@ -191,6 +249,7 @@ class Settings(BaseSettings):
     llm: LlmSettings = Field(default_factory=LlmSettings)
     turn: TurnSettings = Field(default_factory=TurnSettings)
     deadlines: DeadlineSettings = Field(default_factory=DeadlineSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
 
 
 class SettingsError(Exception):

@@ -57,13 +57,16 @@ class When(_Strict):
         user_matches: Regex searched in the latest user text (a user message made only of
             tool results has no text and never matches).
         tool_result_for: The last message carries a ``tool_result`` for a ``tool_use`` of this
-            name from the assistant message before it.
+            name from the assistant message before it, and no caller text.
+        result_matches: Regex searched in that tool result's JSON text (with
+            ``tool_result_for``; otherwise in every tool result of the last message).
     """
 
     user_matches: str | None = None
     tool_result_for: str | None = None
+    result_matches: str | None = None
 
-    @field_validator("user_matches")
+    @field_validator("user_matches", "result_matches")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
         try:
@@ -84,7 +87,10 @@ class ReplySpec(_Strict):
 
     Parameters:
         text: ``str.format_map`` template over ``result`` (parsed tool result), ``results``
-            (all parsed tool results, in order) and ``user`` (latest user text).
+            (all parsed tool results, in order), ``user`` (latest user text) and ``last``
+            (the latest parsed result of each tool name anywhere in the conversation, e.g.
+            ``{last[create_order][total_uah]}``). A tool input value that is a single
+            ``{...}`` placeholder keeps the referenced value's type (a number stays a number).
         tool_use: One tool call.
         tool_uses: Several tool calls in one response (parallel tool use).
     """
@@ -127,6 +133,25 @@ def _blocks(content: Any) -> list[dict[str, Any]]:
 
 def _text_of(content: Any) -> str:
     return "".join(b.get("text", "") for b in _blocks(content) if b.get("type") == "text")
+
+
+_SINGLE_FIELD = re.compile(r"\{[^{}]+\}")
+_FORMATTER = string.Formatter()
+
+
+def _latest_results(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The latest parsed result of each tool name anywhere in ``messages``."""
+    names: dict[str, str] = {}
+    latest: dict[str, Any] = {}
+    for message in messages:
+        for b in _blocks(message.get("content")):
+            if b.get("type") == "tool_use":
+                names[str(b.get("id"))] = str(b.get("name"))
+            elif b.get("type") == "tool_result":
+                name = names.get(str(b.get("tool_use_id")))
+                if name is not None:
+                    latest[name] = _parse_result(b.get("content"))
+    return latest
 
 
 def _parse_result(content: Any) -> Any:
@@ -172,11 +197,14 @@ class Script(_Strict):
             for b in _blocks(messages[-2].get("content")):
                 if b.get("type") == "tool_use":
                     names[str(b.get("id"))] = str(b.get("name"))
+        # Tool results that share a message with the caller's words (pipecat merges a late
+        # result and the next utterance) are history: the caller is who gets the answer.
         results = [
             (names.get(str(b.get("tool_use_id"))), _parse_result(b.get("content")))
             for b in user_blocks
-            if b.get("type") == "tool_result"
+            if b.get("type") == "tool_result" and not has_text
         ]
+        latest = _latest_results(messages)
         for index, rule in enumerate(self.rules):
             cond = rule.when
             if cond.user_matches is not None and not (
@@ -188,13 +216,23 @@ class Script(_Strict):
             }:
                 continue
             own = [r for n, r in results if n == cond.tool_result_for] or [r for _, r in results]
+            if cond.result_matches is not None and not any(
+                re.search(cond.result_matches, json.dumps(r, ensure_ascii=False)) for r in own
+            ):
+                continue
             values = {
                 "result": own[0] if own else None,
                 "results": [r for _, r in results],
                 "user": user_text,
+                "last": latest,
             }
             return self._render(rule.reply, rule.name or f"rule[{index}]", values, request_body)
-        values = {"result": None, "results": [r for _, r in results], "user": user_text}
+        values = {
+            "result": None,
+            "results": [r for _, r in results],
+            "user": user_text,
+            "last": latest,
+        }
         return self._render(self.default, "default", values, request_body)
 
     def _render(
@@ -210,6 +248,8 @@ class Script(_Strict):
             if not isinstance(template, str):
                 return template
             try:
+                if _SINGLE_FIELD.fullmatch(template):  # keep the value's own type
+                    return _FORMATTER.get_field(template[1:-1], (), values)[0]
                 return template.format_map(values)
             except Exception as e:  # any template mistake must not crash the stand-in
                 notes.append(f"template error in {template!r}: {type(e).__name__}: {e}")

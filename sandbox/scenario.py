@@ -15,6 +15,7 @@ A scenario file (``sandbox/scenarios/<name>.yaml``)::
       tool_calls: [search_products]
       interrupted_turns: 1
       outcome: caller_hangup
+      orders_placed: 1           # orders the store accepted, each at the catalogue price
 
 Each caller line is spoken as a short tone code (see :mod:`sandbox.tonecode`) followed by
 the line synthesized with espeak-ng. The code identifies the line in the phrasebook, which is
@@ -70,6 +71,7 @@ class Expect:
     tool_calls: tuple[str, ...] = ()
     interrupted_turns: int | None = None
     outcome: str | None = None
+    orders_placed: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +113,7 @@ def load_scenario(path: Path) -> Scenario:
             tool_calls=tuple(expect.get("tool_calls", ())),
             interrupted_turns=expect.get("interrupted_turns"),
             outcome=expect.get("outcome"),
+            orders_placed=expect.get("orders_placed"),
         ),
     )
 

@@ -8,7 +8,9 @@ over the bot it also measures how long the bot's audio went on after VAD heard t
 Bot text is recorded as it leaves the output transport, i.e. once its audio has been played
 (pipecat releases a sentence's text behind its audio), so an interrupted sentence is not in
 the record, just as it is not in the LLM context.
-Listeners get each finished line as it happens (the demo's live transcript).
+Each tool the model uses is recorded with its arguments (personal data masked), the turn,
+its duration and its outcome. Listeners get each finished line and tool call as it happens
+(the demo's live transcript).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from typing import Any
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
-    FunctionCallsStartedFrame,
+    FunctionCallCancelFrame,
+    FunctionCallInProgressFrame,
+    FunctionCallResultFrame,
     InterruptionFrame,
     LLMTextFrame,
     TranscriptionFrame,
@@ -35,12 +39,15 @@ from pipecat.observers.base_observer import BaseObserver, FramePushed
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.transports.base_output import BaseOutputTransport
 
+from observability.scrub import scrub_value
 from processors.frames import WireAudioStartedFrame, WireAudioStoppedFrame
 
 NS = 1_000_000_000
 SEEN_LIMIT = 4096
 _WATCHED = (
-    FunctionCallsStartedFrame,
+    FunctionCallCancelFrame,
+    FunctionCallInProgressFrame,
+    FunctionCallResultFrame,
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
     InterruptionFrame,
@@ -102,13 +109,50 @@ class Turn:
 
 
 @dataclass
-class TranscriptLine:
-    """A line of the live transcript."""
+class ToolCall:
+    """One tool the model used: what it asked (personal data masked), how long, what came of it.
 
-    speaker: str  # "caller" or "bot"
+    ``status`` is ``running`` until the result arrives, then ``ok``, the result's error code
+    (``store_unavailable``, ``invalid_arguments``...), its ``status`` when it has one
+    (``confirmation_required``, ``ordered``...), or ``cancelled`` (barge-in or timeout).
+    """
+
+    name: str
+    arguments: dict[str, Any]
+    turn: int
+    started: float
+    duration_ms: float | None = None
+    status: str = "running"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The tool call as JSON-ready data."""
+        return {
+            "name": self.name,
+            "arguments": self.arguments,
+            "turn": self.turn,
+            "duration_ms": self.duration_ms,
+            "status": self.status,
+        }
+
+
+def result_status(result: Any) -> str:
+    """The outcome of a tool result as one word (see :class:`ToolCall`)."""
+    if not isinstance(result, dict):
+        return "ok"
+    if result.get("ok") is False:
+        return str(result.get("error") or "error")
+    return str(result.get("status") or "ok")
+
+
+@dataclass
+class TranscriptLine:
+    """A line of the live transcript: a caller or bot sentence, or a finished tool call."""
+
+    speaker: str  # "caller", "bot" or "tool"
     text: str
     turn: Turn
     at: float  # pipeline clock, seconds
+    tool: ToolCall | None = None
 
 
 Listener = Callable[[TranscriptLine], None]
@@ -119,7 +163,7 @@ class CallRecord:
     """Everything the observer learned about one call."""
 
     turns: list[Turn] = field(default_factory=lambda: [Turn(index=0)])  # turn 0: the greeting
-    tool_calls: list[str] = field(default_factory=list)  # names, in the order the model asked
+    tool_calls: list[ToolCall] = field(default_factory=list)  # in the order the model asked
 
     @property
     def current(self) -> Turn:
@@ -148,6 +192,7 @@ class CallRecordObserver(BaseObserver):
         self._heard = ""
         self._speech_end: float | None = None
         self._stt_final: float | None = None
+        self._tools: dict[str, ToolCall] = {}  # running, by tool_call_id
 
     def add_listener(self, listener: Listener) -> None:
         """Also call ``listener`` with each finished line."""
@@ -194,8 +239,19 @@ class CallRecordObserver(BaseObserver):
             self._emit_bot_text(now)
         elif isinstance(frame, InterruptionFrame) and self._bot_speaking:
             turn.interrupted = True
-        elif isinstance(frame, FunctionCallsStartedFrame):
-            self.record.tool_calls += [call.function_name for call in frame.function_calls]
+        elif isinstance(frame, FunctionCallInProgressFrame):
+            call = ToolCall(
+                frame.function_name, scrub_value(dict(frame.arguments)), turn.index, now
+            )
+            self._tools[frame.tool_call_id] = call
+            self.record.tool_calls.append(call)
+        elif isinstance(frame, FunctionCallResultFrame | FunctionCallCancelFrame):
+            call = self._tools.pop(frame.tool_call_id, None)
+            if call is not None:
+                call.duration_ms = _ms(call.started, now)
+                cancelled = isinstance(frame, FunctionCallCancelFrame)
+                call.status = "cancelled" if cancelled else result_status(frame.result)
+                self._emit("tool", call.name, turn, now, call)
 
     def _start_turn(self, now: float) -> None:
         self._emit_bot_text(now)
@@ -224,7 +280,9 @@ class CallRecordObserver(BaseObserver):
             self._bot_said = len(turn.bot_text)
             self._emit("bot", new, turn, now)
 
-    def _emit(self, speaker: str, text: str, turn: Turn, now: float) -> None:
-        line = TranscriptLine(speaker, text, turn, now)
+    def _emit(
+        self, speaker: str, text: str, turn: Turn, now: float, tool: ToolCall | None = None
+    ) -> None:
+        line = TranscriptLine(speaker, text, turn, now, tool)
         for listener in self._listeners:
             listener(line)

@@ -4,7 +4,9 @@ Deadlines (from the settings) run on the event loop's clock:
 
 - speech-to-text: a final transcript within ``stt_final_secs`` of the caller falling silent
   during their turn;
-- LLM: the first token (or tool call) within ``llm_first_token_secs`` of the end of the turn;
+- LLM: the first token (or tool call) within ``llm_first_token_secs`` of the end of the turn,
+  and again of a tool result that asks for the model's next answer (tools have their own
+  timeouts, so a slow store never trips this);
 - text-to-speech: the first audio within ``tts_first_audio_secs`` of the first text.
 
 It only watches: a failure is published to the ``on_failure`` event with the stage and a
@@ -19,6 +21,7 @@ import asyncio
 
 from pipecat.frames.frames import (
     ErrorFrame,
+    FunctionCallResultFrame,
     FunctionCallsStartedFrame,
     LLMFullResponseEndFrame,
     LLMTextFrame,
@@ -84,6 +87,8 @@ class StageWatchdog(BaseObserver):
                 self._arm("tts")
         elif isinstance(frame, FunctionCallsStartedFrame | LLMFullResponseEndFrame):
             self._disarm("llm")
+        elif isinstance(frame, FunctionCallResultFrame) and _asks_for_answer(frame):
+            self._arm("llm")
         elif isinstance(frame, TTSSpeakFrame):
             self._arm("tts")
         elif isinstance(frame, TTSAudioRawFrame):
@@ -125,6 +130,12 @@ class StageWatchdog(BaseObserver):
         """Cancel pending deadlines."""
         self._disarm_all()
         await super().cleanup()
+
+
+def _asks_for_answer(frame: FunctionCallResultFrame) -> bool:
+    """Whether the model is asked for its next answer once this tool result is in."""
+    wanted = frame.properties.run_llm if frame.properties is not None else None
+    return (frame.run_llm if wanted is None else wanted) is not False
 
 
 def _stage_of(frame: ErrorFrame) -> str:

@@ -21,7 +21,14 @@ STAGES = (
 
 
 async def test_demo_writes_a_stereo_recording_and_a_report_per_call(tmp_path: Path) -> None:
-    reports = await run_demo(load_settings(None), ["product_search"], out=tmp_path)
+    reports = await run_demo(load_settings(None), ["product_search", "order"], out=tmp_path)
+
+    order = reports["order"]
+    assert all(order["expectations"].values()), order["expectations"]
+    assert "orders at the catalogue price" in order["expectations"]
+    placed = [t for t in order["tool_calls"] if t["status"] == "ordered"]
+    assert len(placed) == 1 and placed[0]["arguments"]["confirmed_total_uah"] > 0
+    assert placed[0]["turn"] > order["tool_calls"][1]["turn"]  # confirmed after the quote
 
     report = json.loads((tmp_path / "product_search.json").read_text(encoding="utf-8"))
     assert report == reports["product_search"]

@@ -209,3 +209,28 @@ def test_bad_scripts_are_rejected_at_load_time(tmp_path):
     path = tmp_path / "script.yaml"
     path.write_text("default: {text: привіт}\n", encoding="utf-8")
     assert Script.from_file(path).default.text == "привіт"
+
+
+def test_a_tool_result_next_to_caller_text_answers_the_caller():
+    script = Script.from_yaml(
+        """
+rules:
+  - when: {tool_result_for: search_products}
+    reply: {text: "found"}
+  - when: {user_matches: "(?i)оформ"}
+    reply: {text: "ordering"}
+"""
+    )
+    assistant = {
+        "role": "assistant",
+        "content": [{"type": "tool_use", "id": "t1", "name": "search_products", "input": {}}],
+    }
+    merged = {
+        "role": "user",
+        "content": [
+            {"type": "tool_result", "tool_use_id": "t1", "content": "[]"},
+            {"type": "text", "text": "Оформіть, будь ласка."},
+        ],
+    }
+    body = {"messages": [{"role": "user", "content": "Є навушники?"}, assistant, merged]}
+    assert script.respond(body).content == [{"type": "text", "text": "ordering"}]

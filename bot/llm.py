@@ -1,0 +1,86 @@
+"""Claude for a call: pipecat's Anthropic service with its parallel tool-use bug worked around.
+
+pipecat 1.14's ``AnthropicLLMService._process_context`` keeps a single ``tool_use`` block
+and JSON buffer while it reads the stream, so when Claude asks for several tools in one
+response (``search_products`` and ``check_availability`` together, say) only the last one
+runs, and the others vanish from the context. ``tests/integration/test_store_tools.py``
+shows the bug on the plain service and that this class runs every call.
+
+The fix stays in this one place: the stream is passed through :class:`ToolUseCollector`,
+which notes every ``tool_use`` block and its arguments as the events go by; when pipecat
+then hands over its (short) list of calls, the full list is run instead. When pipecat fixes
+the bug the lists agree and nothing changes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipecat.frames.frames import FunctionCallFromLLM
+from pipecat.services.anthropic.llm import AnthropicLLMService
+
+from observability.logging import get_logger
+
+log = get_logger("bot.llm")
+
+
+@dataclass
+class ToolUseCollector:
+    """Every ``tool_use`` block of one streamed response: ``(id, name, arguments)``."""
+
+    calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    _open: dict[int, tuple[str, str, list[str]]] = field(default_factory=dict)
+
+    async def watch(self, stream: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        """Pass the events through unchanged, noting the tool calls."""
+        async for event in stream:
+            self.note(event)
+            yield event
+
+    def note(self, event: Any) -> None:
+        """Take in one stream event."""
+        kind = getattr(event, "type", None)
+        if kind == "content_block_start" and event.content_block.type == "tool_use":
+            block = event.content_block
+            self._open[event.index] = (block.id, block.name, [])
+        elif kind == "content_block_delta" and event.index in self._open:
+            self._open[event.index][2].append(getattr(event.delta, "partial_json", "") or "")
+        elif kind == "content_block_stop" and event.index in self._open:
+            tool_id, name, parts = self._open.pop(event.index)
+            raw = "".join(parts)
+            try:
+                arguments = json.loads(raw) if raw else {}
+            except ValueError:
+                arguments = {"_unparsed_arguments": raw}  # the tool reports it as invalid
+            self.calls.append((tool_id, name, arguments if isinstance(arguments, dict) else {}))
+
+
+class StoreLLMService(AnthropicLLMService):
+    """``AnthropicLLMService`` that runs every tool call of a response, not just the last."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._tool_uses: ToolUseCollector | None = None
+
+    async def _create_message_stream(self, api_call: Any, params: dict[str, Any]) -> Any:
+        stream = await super()._create_message_stream(api_call, params)
+        self._tool_uses = ToolUseCollector()
+        return self._tool_uses.watch(stream)
+
+    async def run_function_calls(self, function_calls: Sequence[FunctionCallFromLLM]) -> None:
+        """Run the calls pipecat found, completed with the ones it dropped."""
+        seen = self._tool_uses.calls if self._tool_uses is not None else []
+        self._tool_uses = None
+        if function_calls and len(seen) > len(function_calls):
+            context = function_calls[0].context
+            log.debug("parallel tool calls restored", asked=len(seen), kept=len(function_calls))
+            function_calls = [
+                FunctionCallFromLLM(
+                    context=context, tool_call_id=tool_id, function_name=name, arguments=args
+                )
+                for tool_id, name, args in seen
+            ]
+        await super().run_function_calls(function_calls)

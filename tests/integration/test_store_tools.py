@@ -1,0 +1,249 @@
+"""Claude's store tools through the Anthropic stand-in: parallel calls, order attacks, outages.
+
+A scripted model (the stand-in) asks for tools the way Claude does, through pipecat's LLM
+service and the real SDK; the tools reach the reference store over HTTP.
+"""
+
+import json
+
+import pytest
+
+from bot.prompts import load_prompts
+from bot.settings import StoreSettings
+from sandbox.anthropic_api import Script
+from tests.integration.conversation import Bench
+
+pytestmark = pytest.mark.integration
+
+UNAVAILABLE = load_prompts("uk-UA", store="ТехноДім").phrase("tool_store_unavailable")
+CUSTOMER = {"customer_name": "Олена Коваль", "customer_phone": "067 123 45 67"}
+
+
+def script(rules: list[dict]) -> Script:
+    return Script.model_validate({"rules": rules, "default": {"text": "Добре."}})
+
+
+def stock(bench, sku: str, city: str = "Львів") -> int:
+    return bench.store.catalogue.quantity(sku, bench.store.catalogue.city(city))
+
+
+def in_stock(bench, city="Львів", quantity=2):
+    products = bench.store.catalogue.products.values()
+    return next(p for p in products if stock(bench, p.sku, city) >= quantity)
+
+
+def order_posts(bench) -> int:
+    return sum(1 for r in bench.store.requests if r.method == "POST" and r.path == "/v1/orders")
+
+
+def tool_results(request) -> list[dict]:
+    """Every tool result the request carries back to the model."""
+    return [
+        json.loads(b["content"])
+        for m in request.body["messages"]
+        if isinstance(m["content"], list)
+        for b in m["content"]
+        if b.get("type") == "tool_result"
+    ]
+
+
+# --- several tool calls in one response -------------------------------------------------------
+
+
+def parallel_script(sku: str) -> Script:
+    return script(
+        [
+            {
+                "when": {"tool_result_for": "check_availability"},
+                "reply": {"text": "Знайшла {last[search_products][products][0][name]}, є."},
+            },
+            {
+                "when": {"user_matches": "павербанк"},
+                "reply": {
+                    "text": "Хвилинку.",
+                    "tool_uses": [
+                        {"name": "search_products", "input": {"query": "павербанк 20000"}},
+                        {"name": "check_availability", "input": {"sku": sku, "city": "Львів"}},
+                    ],
+                },
+            },
+        ]
+    )
+
+
+async def test_two_tool_uses_in_one_response_both_run():
+    async with Bench(script([])) as bench:
+        bench.llm.script = parallel_script(in_stock(bench).sku)
+        talk = await bench.conversation()
+        answer = await talk.say("Чи є павербанк у Львові?")
+        assert [(c.name, c.status) for c in talk.calls] == [
+            ("search_products", "ok"),
+            ("check_availability", "ok"),
+        ]
+        follow_up = bench.llm.requests[-1]
+        assert [r["ok"] for r in tool_results(follow_up)] == [True, True]
+        assert answer == "Хвилинку. Знайшла Павербанк Xiaomi Redmi 20000 мА·год, є."
+
+
+async def test_pipecat_alone_runs_only_the_last_of_two_tool_uses():
+    """The pipecat 1.14 bug bot/llm.py works around; when this fails, pipecat is fixed."""
+    async with Bench(script([])) as bench:
+        bench.llm.script = parallel_script(in_stock(bench).sku)
+        talk = await bench.conversation(plain=True)
+        await talk.say("Чи є павербанк у Львові?")
+        assert [c.name for c in talk.calls] == ["check_availability"]
+        assert len(tool_results(bench.llm.requests[-1])) == 1
+
+
+# --- order guardrails: a model that tries to cheat ---------------------------------------------
+
+
+def order_input(sku: str, **extra) -> dict:
+    return {"items": [{"sku": sku, "quantity": 1}], "delivery_city": "Львів", **CUSTOMER, **extra}
+
+
+def answer_rules() -> list[dict]:
+    return [
+        {
+            "when": {"tool_result_for": "create_order", "result_matches": '"ok": false'},
+            "reply": {"text": "Відмова: {result[error]}."},
+        },
+        {
+            "when": {"tool_result_for": "create_order", "result_matches": "confirmation_required"},
+            "reply": {"text": "Разом {result[total_uah]} грн. Підтверджуєте?"},
+        },
+        {
+            "when": {"tool_result_for": "create_order", "result_matches": '"ordered"'},
+            "reply": {"text": "Замовлення {result[order_id]} на {result[total_uah]} грн."},
+        },
+    ]
+
+
+def attack(when_user: str, order: dict | list[dict]) -> dict:
+    orders = order if isinstance(order, list) else [order]
+    return {
+        "when": {"user_matches": f"(?i){when_user}"},
+        "reply": {"tool_uses": [{"name": "create_order", "input": o} for o in orders]},
+    }
+
+
+@pytest.mark.parametrize(
+    "cheat",
+    [
+        {"items": [{"sku": "{sku}", "quantity": 1, "price_uah": 0}]},
+        {"items": [{"sku": "{sku}", "quantity": 1, "unit_price_uah": 1}]},
+        {"total_uah": 0},
+        {"confirmed_total_uah": 0},
+        {"confirmed_total_uah": -1299},
+        {"items": [{"sku": "{sku}", "quantity": -1}]},
+        {"items": [{"sku": "{sku}", "quantity": 50}]},
+    ],
+    ids=["line-price-0", "line-price-1", "total-0", "confirmed-0", "negative", "qty-neg", "qty-50"],
+)
+async def test_an_order_at_a_price_of_the_models_choosing_never_reaches_the_store(cheat):
+    async with Bench(script([])) as bench:
+        sku = in_stock(bench).sku
+        spec = json.loads(json.dumps(order_input(sku, **cheat)).replace("{sku}", sku))
+        bench.llm.script = script([*answer_rules(), attack("замов|так", spec)])
+        talk = await bench.conversation()
+        first = await talk.say("Замовте павербанк.")
+        second = await talk.say("Так, підтверджую.")
+        assert first.startswith("Відмова") and second.startswith("Відмова")
+        assert order_posts(bench) == 0
+
+
+async def test_an_order_at_a_wrong_total_is_refused_and_requoted_at_the_catalogue_price():
+    async with Bench(script([])) as bench:
+        product = in_stock(bench)
+        sku, price = product.sku, product.price_uah
+        bench.llm.script = script(
+            [
+                *answer_rules(),
+                attack("так", order_input(sku, confirmed_total_uah=price // 2)),
+                attack("замов", order_input(sku)),
+            ]
+        )
+        talk = await bench.conversation()
+        assert await talk.say("Замовте, будь ласка.") == f"Разом {price} грн. Підтверджуєте?"
+        assert await talk.say("Так.") == f"Разом {price} грн. Підтверджуєте?"
+        assert talk.calls[-1].status == "confirmation_required"
+        assert order_posts(bench) == 0
+
+
+async def test_no_order_without_the_callers_confirmation_in_a_later_turn():
+    async with Bench(script([])) as bench:
+        product = in_stock(bench)
+        sku, price = product.sku, product.price_uah
+        # Quote and "confirm" in the same response, with the right total: still not ordered.
+        bench.llm.script = script(
+            [
+                *answer_rules(),
+                attack("так", order_input(sku, confirmed_total_uah=price)),
+                attack("замов", [order_input(sku), order_input(sku, confirmed_total_uah=price)]),
+            ]
+        )
+        talk = await bench.conversation()
+        await talk.say("Замовте, будь ласка.")
+        assert [c.status for c in talk.calls] == ["confirmation_required"] * 2
+        assert order_posts(bench) == 0
+        # The caller says yes in the next turn: now it is ordered, at the catalogue price.
+        answer = await talk.say("Так, підтверджую.")
+        assert talk.calls[-1].status == "ordered"
+        assert order_posts(bench) == 1
+        orders = bench.store.orders.values()
+        (order,) = [o for o in orders if o["customer"]["name"] == "Олена Коваль"]
+        assert order["total_uah"] == price
+        assert answer == f"Замовлення {order['order_id']} на {price} грн."
+        assert talk.calls[-1].arguments["customer_phone"] != CUSTOMER["customer_phone"]  # masked
+
+
+async def test_out_of_stock_is_said_not_ordered():
+    async with Bench(script([])) as bench:
+        products = bench.store.catalogue.products.values()
+        product = next(p for p in products if stock(bench, p.sku) == 0)
+        bench.llm.script = script(
+            [
+                {
+                    "when": {"tool_result_for": "create_order", "result_matches": "out_of_stock"},
+                    "reply": {"text": "Немає в наявності."},
+                },
+                attack("замов", order_input(product.sku)),
+            ]
+        )
+        talk = await bench.conversation()
+        assert await talk.say("Замовте.") == "Немає в наявності."
+        assert order_posts(bench) == 0
+
+
+# --- the store misbehaves: the caller still hears a sensible sentence --------------------------
+
+OUTAGE_SCRIPT = [
+    {"when": {"result_matches": '"ok": false'}, "reply": {"text": "{result[say]}"}},
+    {"when": {"tool_result_for": "search_products"}, "reply": {"text": "Знайшла."}},
+    {
+        "when": {"user_matches": "павербанк"},
+        "reply": {"tool_use": {"name": "search_products", "input": {"query": "павербанк"}}},
+    },
+]
+QUICK = StoreSettings(read_timeout_secs=0.3, read_retries=1, retry_backoff_secs=0.01)
+
+
+@pytest.mark.parametrize("trouble", ["slow", "down", "garbage", "server_error"])
+async def test_a_failing_store_gets_a_sensible_sentence(trouble):
+    async with Bench(script(OUTAGE_SCRIPT), QUICK) as bench:
+        knobs = bench.store.knobs
+        if trouble == "slow":
+            knobs.delay_ms = 2000
+        elif trouble == "garbage":
+            knobs.fault, knobs.fault_times = "garbage", -1
+        elif trouble == "server_error":
+            knobs.fault, knobs.fault_status, knobs.fault_times = "status", 500, -1
+        else:
+            await bench.store.stop()
+        talk = await bench.conversation()
+        assert await talk.say("Чи є павербанк?") == UNAVAILABLE
+        assert talk.calls[0].status == "store_unavailable"
+        if trouble != "down":
+            knobs.delay_ms, knobs.fault = 0, None  # the store recovers: the next turn works
+            bench.client.cache.clear()
+            assert await talk.say("А павербанк?") == "Знайшла."
