@@ -281,7 +281,10 @@ def format_validation_error(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors(include_url=False):
         name = env_name(error["loc"])
-        shown = "" if _is_secret(error["loc"]) else f"={error.get('input')!r}"
+        value = error.get("input")
+        # A whole group (a model-level check) may hold secrets: name it, never print it.
+        hidden = _is_secret(error["loc"]) or isinstance(value, dict | list)
+        shown = "" if hidden else f"={value!r}"
         lines.append(f"invalid setting {name}{shown}: {error['msg']}")
     return "\n".join(lines)
 

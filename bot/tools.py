@@ -227,6 +227,9 @@ class StoreTools:
             return await self._handlers[name](args, turn)
         except StoreError as e:
             return self._store_failure(name, e)
+        except Exception as e:  # an answer of a shape we did not expect: still a sentence
+            log.error("tool broke", tool=name, error=type(e).__name__)
+            return self._store_failure(name, StoreError("unavailable", "bad_response"))
 
     async def _run(self, params: FunctionCallParams) -> None:
         turn = caller_turns(params.context.get_messages())

@@ -70,11 +70,36 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final, Literal, cast
+from typing import Final, cast
 
-Gender = Literal["m", "f", "n"]
-Case = Literal["nom", "gen", "acc", "loc"]
-Plural = Literal["one", "few", "many", "fraction"]
+from processors.speech_words import (
+    ACCUSATIVE_PREPOSITIONS,
+    ADJECTIVE_ENDINGS,
+    EN_ONES,
+    EN_TENS,
+    EN_UNITS,
+    FEMININE_GENITIVE_ENDINGS,
+    FEMININE_NOUNS,
+    GENITIVE_PREPOSITIONS,
+    LANGUAGE_UNIT_SPELLINGS,
+    LETTER_NAMES,
+    MASCULINE_NOUNS,
+    NEUTER_ENDINGS,
+    NEUTER_NOUNS,
+    NOT_NOUNS,
+    NUMERALS,
+    RANGE_OPENERS,
+    ROUND_THE_CLOCK,
+    TIME_CASES,
+    UK_ORDINAL_ENDINGS,
+    UK_ORDINAL_STEMS,
+    UNIT_SPELLINGS,
+    UNITS,
+    Case,
+    Gender,
+    Numerals,
+    Plural,
+)
 
 SUPPORTED_LANGUAGES: Final[tuple[str, ...]] = ("uk-UA", "ru-RU", "en-US")
 """Languages `speakable` knows; anything else is a configuration error."""
@@ -84,525 +109,6 @@ MAX_NUMBER: Final = 999_999_999
 
 _log = logging.getLogger(__name__)
 
-
-# ---------------------------------------------------------------------------------------------
-# Word tables
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Noun:
-    """A counted noun: its gender and the forms numbers ask for."""
-
-    gender: Gender
-    one: str  # 1, 21, 101 ... (nominative singular)
-    few: str  # 2-4, 22-24 ...
-    many: str  # 0, 5-20, 25 ... (also the genitive plural)
-    genitive_one: str  # "до 1 ...", and after a decimal: "4,5 ..."
-    accusative_one: str = ""  # "за 1 ...", when it differs from ``one`` (feminine nouns)
-
-    def agree(self, plural: Plural, case: Case = "nom") -> str:
-        """The form that follows a number of the given plural category, in ``case``."""
-        if case == "acc" and plural == "one" and self.accusative_one:
-            return self.accusative_one
-        if plural == "fraction" or (case == "gen" and plural == "one"):
-            return self.genitive_one
-        if case == "gen" or plural == "many":
-            return self.many
-        return self.one if plural == "one" else self.few
-
-
-@dataclass(frozen=True)
-class _Numerals:
-    """Everything needed to say an integer and a decimal in one Slavic language."""
-
-    zero: dict[str, str]
-    units: dict[str, tuple[str, ...]]  # 0..9, masculine; index 0 unused
-    one: dict[tuple[str, str], str]  # (case, gender)
-    two_feminine: dict[str, str]
-    teens: dict[str, tuple[str, ...]]  # 10..19
-    tens: dict[str, tuple[str, ...]]  # 20..90 by tens digit; 0 and 1 unused
-    hundreds: dict[str, tuple[str, ...]]  # 100..900 by hundreds digit; 0 unused
-    thousand: _Noun
-    million: _Noun
-    whole: _Noun  # "ціла": the integer part of a decimal
-    fraction: dict[int, _Noun]  # by number of fractional digits: десята, сота, тисячна
-    comma: str  # said between an integer and a long digit tail
-    point: str  # said inside a version number
-    minus: str
-    plus: str
-    number_sign: str  # "№"
-
-
-_UK: Final = _Numerals(
-    zero={"nom": "нуль", "gen": "нуля"},
-    units={
-        "nom": ("", "один", "два", "три", "чотири", "п'ять", "шість", "сім", "вісім", "дев'ять"),
-        "gen": ("", "одного", "двох", "трьох", "чотирьох", "п'яти", "шести", "семи", "восьми",
-                "дев'яти"),
-    },
-    one={
-        ("nom", "m"): "один",
-        ("nom", "f"): "одна",
-        ("nom", "n"): "одне",
-        ("gen", "m"): "одного",
-        ("gen", "f"): "однієї",
-        ("gen", "n"): "одного",
-        ("acc", "m"): "один",
-        ("acc", "f"): "одну",
-        ("acc", "n"): "одне",
-    },
-    two_feminine={"nom": "дві", "gen": "двох", "acc": "дві"},
-    teens={
-        "nom": ("десять", "одинадцять", "дванадцять", "тринадцять", "чотирнадцять",
-                "п'ятнадцять", "шістнадцять", "сімнадцять", "вісімнадцять", "дев'ятнадцять"),
-        "gen": ("десяти", "одинадцяти", "дванадцяти", "тринадцяти", "чотирнадцяти",
-                "п'ятнадцяти", "шістнадцяти", "сімнадцяти", "вісімнадцяти", "дев'ятнадцяти"),
-    },
-    tens={
-        "nom": ("", "", "двадцять", "тридцять", "сорок", "п'ятдесят", "шістдесят", "сімдесят",
-                "вісімдесят", "дев'яносто"),
-        "gen": ("", "", "двадцяти", "тридцяти", "сорока", "п'ятдесяти", "шістдесяти",
-                "сімдесяти", "вісімдесяти", "дев'яноста"),
-    },
-    hundreds={
-        "nom": ("", "сто", "двісті", "триста", "чотириста", "п'ятсот", "шістсот", "сімсот",
-                "вісімсот", "дев'ятсот"),
-        "gen": ("", "ста", "двохсот", "трьохсот", "чотирьохсот", "п'ятисот", "шестисот",
-                "семисот", "восьмисот", "дев'ятисот"),
-    },
-    thousand=_Noun("f", "тисяча", "тисячі", "тисяч", "тисячі", "тисячу"),
-    million=_Noun("m", "мільйон", "мільйони", "мільйонів", "мільйона"),
-    whole=_Noun("f", "ціла", "цілих", "цілих", "цілої", "цілу"),
-    fraction={
-        1: _Noun("f", "десята", "десятих", "десятих", "десятої", "десяту"),
-        2: _Noun("f", "сота", "сотих", "сотих", "сотої", "соту"),
-        3: _Noun("f", "тисячна", "тисячних", "тисячних", "тисячної", "тисячну"),
-    },
-    comma="кома",
-    point="крапка",
-    minus="мінус",
-    plus="плюс",
-    number_sign="номер",
-)  # fmt: skip
-
-_RU: Final = _Numerals(
-    zero={"nom": "ноль", "gen": "нуля"},
-    units={
-        "nom": ("", "один", "два", "три", "четыре", "пять", "шесть", "семь", "восемь", "девять"),
-        "gen": ("", "одного", "двух", "трёх", "четырёх", "пяти", "шести", "семи", "восьми",
-                "девяти"),
-    },
-    one={
-        ("nom", "m"): "один",
-        ("nom", "f"): "одна",
-        ("nom", "n"): "одно",
-        ("gen", "m"): "одного",
-        ("gen", "f"): "одной",
-        ("gen", "n"): "одного",
-        ("acc", "m"): "один",
-        ("acc", "f"): "одну",
-        ("acc", "n"): "одно",
-    },
-    two_feminine={"nom": "две", "gen": "двух", "acc": "две"},
-    teens={
-        "nom": ("десять", "одиннадцать", "двенадцать", "тринадцать", "четырнадцать",
-                "пятнадцать", "шестнадцать", "семнадцать", "восемнадцать", "девятнадцать"),
-        "gen": ("десяти", "одиннадцати", "двенадцати", "тринадцати", "четырнадцати",
-                "пятнадцати", "шестнадцати", "семнадцати", "восемнадцати", "девятнадцати"),
-    },
-    tens={
-        "nom": ("", "", "двадцать", "тридцать", "сорок", "пятьдесят", "шестьдесят", "семьдесят",
-                "восемьдесят", "девяносто"),
-        "gen": ("", "", "двадцати", "тридцати", "сорока", "пятидесяти", "шестидесяти",
-                "семидесяти", "восьмидесяти", "девяноста"),
-    },
-    hundreds={
-        "nom": ("", "сто", "двести", "триста", "четыреста", "пятьсот", "шестьсот", "семьсот",
-                "восемьсот", "девятьсот"),
-        "gen": ("", "ста", "двухсот", "трёхсот", "четырёхсот", "пятисот", "шестисот",
-                "семисот", "восьмисот", "девятисот"),
-    },
-    thousand=_Noun("f", "тысяча", "тысячи", "тысяч", "тысячи", "тысячу"),
-    million=_Noun("m", "миллион", "миллиона", "миллионов", "миллиона"),
-    whole=_Noun("f", "целая", "целых", "целых", "целой", "целую"),
-    fraction={
-        1: _Noun("f", "десятая", "десятых", "десятых", "десятой", "десятую"),
-        2: _Noun("f", "сотая", "сотых", "сотых", "сотой", "сотую"),
-        3: _Noun("f", "тысячная", "тысячных", "тысячных", "тысячной", "тысячную"),
-    },
-    comma="запятая",
-    point="точка",
-    minus="минус",
-    plus="плюс",
-    number_sign="номер",
-)  # fmt: skip
-
-_NUMERALS: Final[dict[str, _Numerals]] = {"uk-UA": _UK, "ru-RU": _RU}
-
-_EN_ONES: Final = (
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
-    "nineteen",
-)  # fmt: skip
-_EN_TENS: Final = (
-    "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-)  # fmt: skip
-
-# Ukrainian hours are feminine ordinals ("дев'ята [година]"): stem and whether it is soft.
-_UK_ORDINAL_STEMS: Final = (
-    "", "перш", "друг", "трет", "четверт", "п'ят", "шост", "сьом", "восьм", "дев'ят", "десят",
-    "одинадцят", "дванадцят", "тринадцят", "чотирнадцят", "п'ятнадцят", "шістнадцят",
-    "сімнадцят", "вісімнадцят", "дев'ятнадцят", "двадцят",
-)  # fmt: skip
-_UK_ORDINAL_ENDINGS: Final[dict[str, tuple[str, str]]] = {
-    # case: (hard ending, ending after the soft stem "трет")
-    "nom": ("а", "я"),
-    "gen": ("ої", "ьої"),
-    "acc": ("у", "ю"),
-    "loc": ("ій", "ій"),
-}
-
-_ROUND_THE_CLOCK: Final[dict[str, str]] = {
-    "uk-UA": "цілодобово",
-    "ru-RU": "круглосуточно",
-    "en-US": "24/7",
-}
-
-# ---------------------------------------------------------------------------------------------
-# Units
-# ---------------------------------------------------------------------------------------------
-
-_UNITS: Final[dict[str, dict[str, _Noun]]] = {
-    "uah": {
-        "uk-UA": _Noun("f", "гривня", "гривні", "гривень", "гривні", "гривню"),
-        "ru-RU": _Noun("f", "гривна", "гривны", "гривен", "гривны", "гривну"),
-    },
-    "kop": {
-        "uk-UA": _Noun("f", "копійка", "копійки", "копійок", "копійки", "копійку"),
-        "ru-RU": _Noun("f", "копейка", "копейки", "копеек", "копейки", "копейку"),
-    },
-    "pcs": {
-        "uk-UA": _Noun("f", "штука", "штуки", "штук", "штуки", "штуку"),
-        "ru-RU": _Noun("f", "штука", "штуки", "штук", "штуки", "штуку"),
-    },
-    "mah": {
-        "uk-UA": _Noun("f", "міліампер-година", "міліампер-години", "міліампер-годин",
-                       "міліампер-години", "міліампер-годину"),
-        "ru-RU": _Noun("m", "миллиампер-час", "миллиампер-часа", "миллиампер-часов",
-                       "миллиампер-часа"),
-    },
-    "wh": {
-        "uk-UA": _Noun("f", "ват-година", "ват-години", "ват-годин", "ват-години", "ват-годину"),
-        "ru-RU": _Noun("m", "ватт-час", "ватт-часа", "ватт-часов", "ватт-часа"),
-    },
-    "w": {
-        "uk-UA": _Noun("m", "ват", "вати", "ватів", "вата"),
-        "ru-RU": _Noun("m", "ватт", "ватта", "ватт", "ватта"),
-    },
-    "kw": {
-        "uk-UA": _Noun("m", "кіловат", "кіловати", "кіловатів", "кіловата"),
-        "ru-RU": _Noun("m", "киловатт", "киловатта", "киловатт", "киловатта"),
-    },
-    "mb": {
-        "uk-UA": _Noun("m", "мегабайт", "мегабайти", "мегабайтів", "мегабайта"),
-        "ru-RU": _Noun("m", "мегабайт", "мегабайта", "мегабайт", "мегабайта"),
-    },
-    "gb": {
-        "uk-UA": _Noun("m", "гігабайт", "гігабайти", "гігабайтів", "гігабайта"),
-        "ru-RU": _Noun("m", "гигабайт", "гигабайта", "гигабайт", "гигабайта"),
-    },
-    "tb": {
-        "uk-UA": _Noun("m", "терабайт", "терабайти", "терабайтів", "терабайта"),
-        "ru-RU": _Noun("m", "терабайт", "терабайта", "терабайт", "терабайта"),
-    },
-    "hz": {
-        "uk-UA": _Noun("m", "герц", "герци", "герців", "герца"),
-        "ru-RU": _Noun("m", "герц", "герца", "герц", "герца"),
-    },
-    "khz": {
-        "uk-UA": _Noun("m", "кілогерц", "кілогерци", "кілогерців", "кілогерца"),
-        "ru-RU": _Noun("m", "килогерц", "килогерца", "килогерц", "килогерца"),
-    },
-    "mhz": {
-        "uk-UA": _Noun("m", "мегагерц", "мегагерци", "мегагерців", "мегагерца"),
-        "ru-RU": _Noun("m", "мегагерц", "мегагерца", "мегагерц", "мегагерца"),
-    },
-    "ghz": {
-        "uk-UA": _Noun("m", "гігагерц", "гігагерци", "гігагерців", "гігагерца"),
-        "ru-RU": _Noun("m", "гигагерц", "гигагерца", "гигагерц", "гигагерца"),
-    },
-    "inch": {
-        "uk-UA": _Noun("m", "дюйм", "дюйми", "дюймів", "дюйма"),
-        "ru-RU": _Noun("m", "дюйм", "дюйма", "дюймов", "дюйма"),
-    },
-    "mm": {
-        "uk-UA": _Noun("m", "міліметр", "міліметри", "міліметрів", "міліметра"),
-        "ru-RU": _Noun("m", "миллиметр", "миллиметра", "миллиметров", "миллиметра"),
-    },
-    "cm": {
-        "uk-UA": _Noun("m", "сантиметр", "сантиметри", "сантиметрів", "сантиметра"),
-        "ru-RU": _Noun("m", "сантиметр", "сантиметра", "сантиметров", "сантиметра"),
-    },
-    "m": {
-        "uk-UA": _Noun("m", "метр", "метри", "метрів", "метра"),
-        "ru-RU": _Noun("m", "метр", "метра", "метров", "метра"),
-    },
-    "km": {
-        "uk-UA": _Noun("m", "кілометр", "кілометри", "кілометрів", "кілометра"),
-        "ru-RU": _Noun("m", "километр", "километра", "километров", "километра"),
-    },
-    "kg": {
-        "uk-UA": _Noun("m", "кілограм", "кілограми", "кілограмів", "кілограма"),
-        "ru-RU": _Noun("m", "килограмм", "килограмма", "килограммов", "килограмма"),
-    },
-    "g": {
-        "uk-UA": _Noun("m", "грам", "грами", "грамів", "грама"),
-        "ru-RU": _Noun("m", "грамм", "грамма", "граммов", "грамма"),
-    },
-    "l": {
-        "uk-UA": _Noun("m", "літр", "літри", "літрів", "літра"),
-        "ru-RU": _Noun("m", "литр", "литра", "литров", "литра"),
-    },
-    "ml": {
-        "uk-UA": _Noun("m", "мілілітр", "мілілітри", "мілілітрів", "мілілітра"),
-        "ru-RU": _Noun("m", "миллилитр", "миллилитра", "миллилитров", "миллилитра"),
-    },
-    "pct": {
-        "uk-UA": _Noun("m", "відсоток", "відсотки", "відсотків", "відсотка"),
-        "ru-RU": _Noun("m", "процент", "процента", "процентов", "процента"),
-    },
-    "deg": {
-        "uk-UA": _Noun("m", "градус", "градуси", "градусів", "градуса"),
-        "ru-RU": _Noun("m", "градус", "градуса", "градусов", "градуса"),
-    },
-    "sec": {
-        "uk-UA": _Noun("f", "секунда", "секунди", "секунд", "секунди", "секунду"),
-        "ru-RU": _Noun("f", "секунда", "секунды", "секунд", "секунды", "секунду"),
-    },
-    "min": {
-        "uk-UA": _Noun("f", "хвилина", "хвилини", "хвилин", "хвилини", "хвилину"),
-        "ru-RU": _Noun("f", "минута", "минуты", "минут", "минуты", "минуту"),
-    },
-    "hour": {
-        "uk-UA": _Noun("f", "година", "години", "годин", "години", "годину"),
-        "ru-RU": _Noun("m", "час", "часа", "часов", "часа"),
-    },
-}  # fmt: skip
-
-_EN_UNITS: Final[dict[str, tuple[str, str]]] = {
-    "uah": ("hryvnia", "hryvnias"),
-    "kop": ("kopiyka", "kopiykas"),
-    "pcs": ("piece", "pieces"),
-    "mah": ("milliamp-hour", "milliamp-hours"),
-    "wh": ("watt-hour", "watt-hours"),
-    "w": ("watt", "watts"),
-    "kw": ("kilowatt", "kilowatts"),
-    "mb": ("megabyte", "megabytes"),
-    "gb": ("gigabyte", "gigabytes"),
-    "tb": ("terabyte", "terabytes"),
-    "hz": ("hertz", "hertz"),
-    "khz": ("kilohertz", "kilohertz"),
-    "mhz": ("megahertz", "megahertz"),
-    "ghz": ("gigahertz", "gigahertz"),
-    "inch": ("inch", "inches"),
-    "mm": ("millimeter", "millimeters"),
-    "cm": ("centimeter", "centimeters"),
-    "m": ("meter", "meters"),
-    "km": ("kilometer", "kilometers"),
-    "kg": ("kilogram", "kilograms"),
-    "g": ("gram", "grams"),
-    "l": ("liter", "liters"),
-    "ml": ("milliliter", "milliliters"),
-    "pct": ("percent", "percent"),
-    "deg": ("degree", "degrees"),
-    "sec": ("second", "seconds"),
-    "min": ("minute", "minutes"),
-    "hour": ("hour", "hours"),
-}
-
-# How units are written after a number (case-sensitive), in every language ...
-_UNIT_SPELLINGS: Final[dict[str, str]] = {
-    "грн": "uah", "₴": "uah", "UAH": "uah",
-    "коп": "kop",
-    "шт": "pcs", "pcs": "pcs",
-    "мАг": "mah", "мАгод": "mah", "мА·год": "mah", "мА-год": "mah", "мАч": "mah",
-    "мА·ч": "mah", "мА-ч": "mah", "mAh": "mah",
-    "Вт·год": "wh", "Вт-год": "wh", "Вт·ч": "wh", "Вт-ч": "wh", "Wh": "wh",
-    "Вт": "w", "W": "w",
-    "кВт": "kw", "kW": "kw",
-    "МБ": "mb", "Мб": "mb", "MB": "mb",
-    "ГБ": "gb", "Гб": "gb", "GB": "gb", "Gb": "gb",
-    "ТБ": "tb", "Тб": "tb", "TB": "tb", "Tb": "tb",
-    "Гц": "hz", "Hz": "hz",
-    "кГц": "khz", "kHz": "khz",
-    "МГц": "mhz", "MHz": "mhz",
-    "ГГц": "ghz", "GHz": "ghz",
-    "мм": "mm", "mm": "mm",
-    "см": "cm", "cm": "cm",
-    "м": "m",
-    "км": "km", "km": "km",
-    "кг": "kg", "kg": "kg",
-    "г": "g",
-    "л": "l",
-    "мл": "ml", "ml": "ml",
-    "%": "pct",
-    "°C": "deg", "°С": "deg", "℃": "deg", "°": "deg",
-    "сек": "sec",
-}  # fmt: skip
-
-# ... and the ones only one language writes ("год" is "year" in Russian).
-_LANGUAGE_UNIT_SPELLINGS: Final[dict[str, dict[str, str]]] = {
-    "uk-UA": {"хв": "min", "год": "hour"},
-    "ru-RU": {"мин": "min", "ч": "hour"},
-    "en-US": {},
-}
-
-# ---------------------------------------------------------------------------------------------
-# Context words
-# ---------------------------------------------------------------------------------------------
-
-
-def _word_set(words: str) -> frozenset[str]:
-    return frozenset(words.split())
-
-
-# A number right after one of these is in the genitive ("до тисячі гривень").
-_GENITIVE_PREPOSITIONS: Final[dict[str, frozenset[str]]] = {
-    "uk-UA": frozenset({"від", "до", "близько", "більше", "менше", "без", "замість", "після",
-                        "протягом"}),
-    "ru-RU": frozenset({"от", "до", "около", "более", "менее", "больше", "меньше", "свыше",
-                        "без", "вместо", "после", "течение"}),
-    "en-US": frozenset(),
-}  # fmt: skip
-
-# A number right after one of these is in the accusative ("за тисячу гривень", "за одну
-# гривню"): only feminine "one" and "тисяча" change.
-_ACCUSATIVE_PREPOSITIONS: Final[dict[str, frozenset[str]]] = {
-    "uk-UA": frozenset({"за", "на", "через"}),
-    "ru-RU": frozenset({"за", "на", "через"}),
-    "en-US": frozenset(),
-}
-
-# ... and the first number of "<word> N до M" too ("з 5 до 7 днів").
-_RANGE_OPENERS: Final[dict[str, frozenset[str]]] = {
-    "uk-UA": frozenset({"від", "з", "із", "зі"}),
-    "ru-RU": frozenset({"от", "с", "со"}),
-    "en-US": frozenset(),
-}
-
-# The case a clock time takes after a preposition (Ukrainian ordinals; Russian uses gen only).
-_TIME_CASES: Final[dict[str, dict[str, Case]]] = {
-    "uk-UA": {
-        **dict.fromkeys(("з", "із", "зі", "від", "до", "після", "близько", "біля"), "gen"),
-        **dict.fromkeys(("о", "об"), "loc"),
-        "на": "acc",
-    },
-    "ru-RU": dict.fromkeys(("с", "со", "от", "до", "после", "около"), "gen"),
-    "en-US": {},
-}
-
-# Nouns written as words after a number: their gender decides один/одна/одне and два/дві.
-_FEMININE_NOUNS: Final[dict[str, frozenset[str]]] = {
-    "uk-UA": _word_set("""
-        година години годин хвилина хвилини хвилин секунда секунди секунд штука штуки штук
-        гривня гривні гривень копійка копійки копійок тисяча тисячі тисяч доба доби діб
-        ніч ночі ночей модель моделі моделей позиція позиції позицій одиниця одиниці одиниць
-        пара пари пар камера камери камер коробка коробки коробок упаковка упаковки упаковок
-        людина людини особа особи осіб карта карти карт картка картки карток версія версії
-        версій функція функції функцій зірка зірки зірок оцінка оцінки оцінок покупка покупки
-        покупок знижка знижки знижок річ речі речей батарейка батарейки батарейок заявка
-        заявки заявок сім-карта сім-карти сім-карт
-    """),
-    "ru-RU": _word_set("""
-        минута минуты минут секунда секунды секунд штука штуки штук гривна гривны гривен
-        копейка копейки копеек тысяча тысячи тысяч неделя недели недель ночь ночи ночей
-        модель модели моделей позиция позиции позиций единица единицы единиц пара пары пар
-        камера камеры камер коробка коробки коробок упаковка упаковки упаковок карта карты
-        карт карточка карточки карточек версия версии версий функция функции функций звезда
-        звезды звёзд звезд покупка покупки покупок скидка скидки скидок вещь вещи вещей
-        батарейка батарейки батареек заявка заявки заявок сим-карта сим-карты сим-карт
-    """),
-    "en-US": frozenset(),
-}
-_NEUTER_NOUNS: Final[dict[str, frozenset[str]]] = {
-    "uk-UA": _word_set("""
-        відділення замовлення повідомлення місце місця місць ядро ядра ядер число числа
-        чисел вікно вікна вікон
-    """),
-    "ru-RU": _word_set("""
-        отделение отделения отделений заказ-наряд место места мест ядро ядра ядер число числа
-        чисел окно окна окон сообщение сообщения сообщений
-    """),
-    "en-US": frozenset(),
-}
-# Masculine nouns that commonly follow numbers: knowing them stops the look past them.
-_MASCULINE_NOUNS: Final[dict[str, frozenset[str]]] = {
-    "uk-UA": _word_set("""
-        день дня дні днів рік року роки років місяць місяця місяці місяців тиждень тижня
-        тижні тижнів раз рази
-        разів відсоток відсотки відсотків мільйон мільйони мільйонів телефон телефони
-        телефонів ноутбук ноутбуки ноутбуків товар товари товарів
-    """),
-    "ru-RU": _word_set("""
-        день дня дней год года лет месяц месяца месяцев час часа часов раз раза процент
-        процента процентов миллион миллиона миллионов телефон телефона телефонов товар
-        товара товаров
-    """),
-    "en-US": frozenset(),
-}
-# Words ending like a feminine/neuter noun that are not nouns: never guess their gender.
-_NOT_NOUNS: Final = _word_set("""
-    або тобто також якщо його чого щоб тільки лише дуже саме тому тоді зараз хоча ціна
-    вона вони вже ще така це ця чи та
-    или тоже также если чтобы только лишь очень тогда сейчас хотя она они уже еще ещё
-    такая это эта его ее её
-""")  # fmt: skip
-
-_ADJECTIVE_ENDINGS: Final[dict[str, tuple[str, ...]]] = {
-    "uk-UA": ("ий", "ій", "а", "я", "е", "є", "і", "ї"),
-    "ru-RU": ("ый", "ий", "ой", "ая", "яя", "ое", "ее", "ые", "ие"),
-    "en-US": (),
-}
-_FEMININE_GENITIVE_ENDINGS: Final[dict[str, tuple[str, ...]]] = {
-    "uk-UA": ("и", "і", "ї"),
-    "ru-RU": ("ы", "и", "ой", "ей"),
-    "en-US": (),
-}
-_NEUTER_ENDINGS: Final[dict[str, tuple[str, ...]]] = {
-    "uk-UA": ("ння", "ття", "ччя", "лля", "сся", "ддя", "зя", "е", "о"),
-    "ru-RU": ("ие", "ье", "ое", "ее", "о"),
-    "en-US": (),
-}
-
-# ---------------------------------------------------------------------------------------------
-# Letter names, for codes
-# ---------------------------------------------------------------------------------------------
-
-_LETTER_NAMES: Final[dict[str, dict[str, str]]] = {
-    "uk-UA": {
-        "A": "а", "B": "бе", "C": "це", "D": "де", "E": "е", "F": "еф", "G": "ге", "H": "аш",
-        "I": "і", "J": "йот", "K": "ка", "L": "ель", "M": "ем", "N": "ен", "O": "о", "P": "пе",
-        "Q": "ку", "R": "ер", "S": "ес", "T": "те", "U": "у", "V": "ве", "W": "дубль-ве",
-        "X": "ікс", "Y": "ігрек", "Z": "зет",
-        "А": "а", "Б": "бе", "В": "ве", "Г": "ге", "Ґ": "ґе", "Д": "де", "Е": "е", "Є": "є",
-        "Ж": "же", "З": "зе", "И": "и", "І": "і", "Ї": "ї", "Й": "йот", "К": "ка", "Л": "ел",
-        "М": "ем", "Н": "ен", "О": "о", "П": "пе", "Р": "ер", "С": "ес", "Т": "те", "У": "у",
-        "Ф": "еф", "Х": "ха", "Ц": "це", "Ч": "че", "Ш": "ша", "Щ": "ща", "Ь": "м'який знак",
-        "Ю": "ю", "Я": "я",
-    },
-    "ru-RU": {
-        "A": "а", "B": "бэ", "C": "цэ", "D": "дэ", "E": "е", "F": "эф", "G": "гэ", "H": "аш",
-        "I": "и", "J": "йот", "K": "ка", "L": "эль", "M": "эм", "N": "эн", "O": "о", "P": "пэ",
-        "Q": "ку", "R": "эр", "S": "эс", "T": "тэ", "U": "у", "V": "вэ", "W": "дубль-вэ",
-        "X": "икс", "Y": "игрек", "Z": "зэт",
-        "А": "а", "Б": "бэ", "В": "вэ", "Г": "гэ", "Д": "дэ", "Е": "е", "Ё": "ё", "Ж": "жэ",
-        "З": "зэ", "И": "и", "Й": "и краткое", "К": "ка", "Л": "эль", "М": "эм", "Н": "эн",
-        "О": "о", "П": "пэ", "Р": "эр", "С": "эс", "Т": "тэ", "У": "у", "Ф": "эф", "Х": "ха",
-        "Ц": "цэ", "Ч": "че", "Ш": "ша", "Щ": "ща", "Ъ": "твёрдый знак", "Ы": "ы",
-        "Ь": "мягкий знак", "Э": "э", "Ю": "ю", "Я": "я",
-    },
-}  # fmt: skip
 
 # ---------------------------------------------------------------------------------------------
 # Patterns
@@ -636,7 +142,7 @@ def _alternation(spellings: list[str]) -> str:
 @lru_cache(maxsize=len(SUPPORTED_LANGUAGES))
 def _pattern(language: str) -> re.Pattern[str]:
     """The one pattern that finds every handled span, first alternative winning."""
-    units = _alternation([*_UNIT_SPELLINGS, *_LANGUAGE_UNIT_SPELLINGS[language]])
+    units = _alternation([*UNIT_SPELLINGS, *LANGUAGE_UNIT_SPELLINGS[language]])
     years = r"рр?\.|рік|року|році|роком" if language == "uk-UA" else r"гг?\.|год|года|году|годом"
     return re.compile(
         rf"""
@@ -724,7 +230,7 @@ def number_words(n: int, language: str, gender: str = "m") -> str:
         raise ValueError(f"{n} is outside 0..{MAX_NUMBER}")
     if language == "en-US":
         return _english_words(n)
-    return _integer_words(n, _NUMERALS[language], cast(Gender, gender), "nom")
+    return _integer_words(n, NUMERALS[language], cast(Gender, gender), "nom")
 
 
 def speakable_transform(language: str) -> Callable[[str, str], Awaitable[str]]:
@@ -781,7 +287,7 @@ def _table(case: Case) -> str:
     return "gen" if case == "gen" else "nom"
 
 
-def _below_thousand(n: int, num: _Numerals, gender: Gender, case: Case) -> list[str]:
+def _below_thousand(n: int, num: Numerals, gender: Gender, case: Case) -> list[str]:
     table = _table(case)
     hundreds, rest = divmod(n, 100)
     words = [num.hundreds[table][hundreds]] if hundreds else []
@@ -799,7 +305,7 @@ def _below_thousand(n: int, num: _Numerals, gender: Gender, case: Case) -> list[
     return words
 
 
-def _integer_words(n: int, num: _Numerals, gender: Gender, case: Case) -> str:
+def _integer_words(n: int, num: Numerals, gender: Gender, case: Case) -> str:
     """0..999 999 999 in words; a leading "one thousand"/"one million" is just the noun."""
     if n == 0:
         return num.zero[_table(case)]
@@ -817,12 +323,12 @@ def _integer_words(n: int, num: _Numerals, gender: Gender, case: Case) -> str:
     return " ".join(words)
 
 
-def _digits_words(digits: str, num: _Numerals) -> str:
+def _digits_words(digits: str, num: Numerals) -> str:
     """Each digit on its own: "10423" -> "один нуль чотири два три"."""
     return " ".join(num.zero["nom"] if d == "0" else num.units["nom"][int(d)] for d in digits)
 
 
-def _group_words(digits: str, num: _Numerals, gender: Gender = "m", case: Case = "nom") -> str:
+def _group_words(digits: str, num: Numerals, gender: Gender = "m", case: Case = "nom") -> str:
     """A digit group as dictated: leading zeros one by one, then the rest as a number."""
     stripped = digits.lstrip("0")
     zeros = [num.zero["nom"]] * (len(digits) - len(stripped))
@@ -835,10 +341,10 @@ def _group_words(digits: str, num: _Numerals, gender: Gender = "m", case: Case =
 
 def _english_words(n: int) -> str:
     if n < 20:
-        return _EN_ONES[n]
+        return EN_ONES[n]
     if n < 100:
         tens, unit = divmod(n, 10)
-        return _EN_TENS[tens] + (f"-{_EN_ONES[unit]}" if unit else "")
+        return EN_TENS[tens] + (f"-{EN_ONES[unit]}" if unit else "")
     for size, name in ((1_000_000, "million"), (1000, "thousand"), (100, "hundred")):
         if n >= size:
             head, rest = divmod(n, size)
@@ -876,7 +382,7 @@ class _Number:
         return "fraction" if self.is_fractional else _plural(self.value)
 
 
-def _say_number(number: _Number, num: _Numerals, gender: Gender, case: Case) -> str:
+def _say_number(number: _Number, num: Numerals, gender: Gender, case: Case) -> str:
     """A number in words; decimals read "чотири цілих п'ять десятих"."""
     if not number.is_fractional:
         return _group_words(number.integer, num, gender, case)
@@ -896,9 +402,9 @@ def _say_number(number: _Number, num: _Numerals, gender: Gender, case: Case) -> 
     )
 
 
-def _say_money(number: _Number, num: _Numerals, language: str, case: Case) -> str:
+def _say_money(number: _Number, num: Numerals, language: str, case: Case) -> str:
     """Hryvnias and kopecks: "1 299,50" -> "... гривень п'ятдесят копійок"."""
-    hryvnia, kopeck = _UNITS["uah"][language], _UNITS["kop"][language]
+    hryvnia, kopeck = UNITS["uah"][language], UNITS["kop"][language]
     if len(number.fraction) > 2:
         return f"{_say_number(number, num, 'f', case)} {hryvnia.agree('fraction', case)}"
     kopecks = int(number.fraction.ljust(2, "0")) if number.fraction else 0
@@ -929,13 +435,13 @@ def _guess_gender(word: str, language: str, case: Case) -> Gender:
     дня") and the feminine ends in -и/-і ("до 1 години"); masculine and neuter agree alike.
     After an accusative one the feminine ends in -у/-ю ("за 1 годину").
     """
-    if len(word) < 3 or word in _NOT_NOUNS:
+    if len(word) < 3 or word in NOT_NOUNS:
         return "m"
     if case == "gen":
-        return "f" if word.endswith(_FEMININE_GENITIVE_ENDINGS[language]) else "m"
+        return "f" if word.endswith(FEMININE_GENITIVE_ENDINGS[language]) else "m"
     if case == "acc" and word.endswith(("у", "ю")):
         return "f"
-    if word.endswith(_NEUTER_ENDINGS[language]):
+    if word.endswith(NEUTER_ENDINGS[language]):
         return "n"
     if word.endswith(("а", "я")):
         return "f"
@@ -949,11 +455,11 @@ def _noun_gender(after: str, language: str, plural: Plural, case: Case) -> Gende
         return "m"
     words = [w.lower().replace("’", "'").replace("ʼ", "'") for w in match.groups() if w]
     for word in words:
-        if word in _FEMININE_NOUNS[language]:
+        if word in FEMININE_NOUNS[language]:
             return "f"
-        if word in _NEUTER_NOUNS[language]:
+        if word in NEUTER_NOUNS[language]:
             return "n"
-        if word in _MASCULINE_NOUNS[language] or not word.endswith(_ADJECTIVE_ENDINGS[language]):
+        if word in MASCULINE_NOUNS[language] or not word.endswith(ADJECTIVE_ENDINGS[language]):
             break
     return _guess_gender(words[0], language, case) if plural == "one" else "m"
 
@@ -975,12 +481,12 @@ def _replace(m: re.Match[str], language: str) -> str:
     if m["year"] is not None or (m["version"] is not None and language == "en-US"):
         return m[0]
     if m["version"] is not None:
-        num = _NUMERALS[language]
+        num = NUMERALS[language]
         return f" {num.point} ".join(_group_words(p, num) for p in m["version"].split("."))
     if m["always"] is not None:
-        return _ROUND_THE_CLOCK[language]
+        return ROUND_THE_CLOCK[language]
     if m["numero"] is not None:
-        word = "number" if language == "en-US" else _NUMERALS[language].number_sign
+        word = "number" if language == "en-US" else NUMERALS[language].number_sign
         return f"{word} "
     if language == "en-US":
         return _say_quantity_english(m)
@@ -993,7 +499,7 @@ def _say_groups(groups: list[str], plus: bool, language: str) -> str:
             " ".join(["zero"] * (len(g) - len(g.lstrip("0"))) + [g.lstrip("0")]) for g in groups
         ]
         return ("plus " if plus else "") + ", ".join(s.strip() for s in said)
-    num = _NUMERALS[language]
+    num = NUMERALS[language]
     said = ", ".join(_group_words(g, num) for g in groups)
     return f"{num.plus} {said}" if plus else said
 
@@ -1012,9 +518,9 @@ def _say_phone(written: str, language: str) -> str:
 def _say_time(m: re.Match[str], language: str) -> str:
     if language == "en-US":
         return m[0]
-    num = _NUMERALS[language]
+    num = NUMERALS[language]
     hours, minutes = int(m["hh"]), m["mm"]
-    case = _TIME_CASES[language].get(_previous_word(m.string, m.start()), "nom")
+    case = TIME_CASES[language].get(_previous_word(m.string, m.start()), "nom")
     if hours == 0:  # around midnight the hour is dictated as "нуль нуль"
         return f"{_digits_words('00', num)} {_group_words(minutes, num, 'f')}"
     if language == "uk-UA":
@@ -1034,22 +540,22 @@ def _uk_hour(hour: int, case: Case) -> str:
     prefix = ""
     if hour > 20:
         prefix, hour = "двадцять ", hour - 20
-    hard, soft = _UK_ORDINAL_ENDINGS[case]
-    return prefix + _UK_ORDINAL_STEMS[hour] + (soft if hour == 3 else hard)
+    hard, soft = UK_ORDINAL_ENDINGS[case]
+    return prefix + UK_ORDINAL_STEMS[hour] + (soft if hour == 3 else hard)
 
 
 def _say_code(m: re.Match[str], language: str) -> str:
     if language == "en-US":
         return m[0]
-    names = _LETTER_NAMES[language]
+    names = LETTER_NAMES[language]
     letters = [names.get(letter, letter.lower()) for letter in m["letters"]]
-    return " ".join([*letters, _digits_words(m["digits"], _NUMERALS[language])])
+    return " ".join([*letters, _digits_words(m["digits"], NUMERALS[language])])
 
 
 def _unit_key(m: re.Match[str], language: str) -> str | None:
     if m["unit"] is not None:
         spelling = m["unit"]
-        return _UNIT_SPELLINGS.get(spelling) or _LANGUAGE_UNIT_SPELLINGS[language][spelling]
+        return UNIT_SPELLINGS.get(spelling) or LANGUAGE_UNIT_SPELLINGS[language][spelling]
     if m["mark"] is not None:
         return "inch"
     return "uah" if m["prefix"] else None
@@ -1063,7 +569,7 @@ def _is_closing_quote(m: re.Match[str]) -> bool:
 
 
 def _say_quantity(m: re.Match[str], language: str) -> str:
-    num = _NUMERALS[language]
+    num = NUMERALS[language]
     previous = _previous_word(m.string, m.start())
     first = _Number.parse(m["n1"])
     second_written = m["n2"] or m["n3"]
@@ -1071,17 +577,17 @@ def _say_quantity(m: re.Match[str], language: str) -> str:
     last = second or first
 
     case: Case = "nom"
-    if previous in _GENITIVE_PREPOSITIONS[language]:
+    if previous in GENITIVE_PREPOSITIONS[language]:
         case = "gen"
-    elif previous in _ACCUSATIVE_PREPOSITIONS[language]:
+    elif previous in ACCUSATIVE_PREPOSITIONS[language]:
         case = "acc"
-    if m["n3"] and previous in _RANGE_OPENERS[language]:
+    if m["n3"] and previous in RANGE_OPENERS[language]:
         case = "gen"
     last_case: Case = "gen" if m["n3"] else case
 
     closing_quote = _is_closing_quote(m)
     key = None if closing_quote else _unit_key(m, language)
-    noun = _UNITS[key][language] if key else None
+    noun = UNITS[key][language] if key else None
     if noun is not None:
         gender = noun.gender
     else:
@@ -1119,6 +625,6 @@ def _say_quantity_english(m: re.Match[str]) -> str:
     if key is None:
         return said + ('"' if closing_quote else "")
     last = _Number.parse(m["n3"] or m["n2"] or m["n1"])
-    singular, plural = _EN_UNITS[key]
+    singular, plural = EN_UNITS[key]
     one = last.value == 1 and not last.is_fractional
     return f"{said} {singular if one else plural}"

@@ -1,9 +1,12 @@
 """The store client against the real reference store over HTTP: answers, faults, guardrails."""
 
 import pytest
+from aiohttp import web
 
+from bot.prompts import load_prompts
 from bot.settings import StoreSettings
 from bot.store_client import StoreClient, StoreError
+from bot.tools import StoreTools
 from sandbox.store.server import ReferenceStore
 
 pytestmark = pytest.mark.integration
@@ -175,3 +178,34 @@ async def test_an_order_is_not_retried(store, client):
 async def test_a_seeded_order_status(client):
     order = await client.order("TD-100001")
     assert order["status"] == "shipped"
+
+
+async def test_an_answer_of_an_unexpected_shape_still_gets_a_sentence():
+    """A store whose order has the right keys but nonsense inside: the tool still answers."""
+
+    async def odd_order(_request):
+        return web.json_response(
+            {"order_id": "TD-1", "status": "new", "items": [17, None], "total_uah": 1}
+        )
+
+    app = web.Application()
+    app.router.add_get("/v1/orders/{order_id}", odd_order)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    client = StoreClient(f"http://127.0.0.1:{port}", KEY, FAST)
+    prompts = load_prompts("uk-UA", store="ТехноДім")
+
+    async def on_end(outcome, detail):
+        raise AssertionError("the call must not end")
+
+    try:
+        tools = StoreTools(client, prompts, "call", on_end)
+        result = await tools.call("get_order_status", {"order_id": "TD-100001"}, turn=1)
+    finally:
+        await client.close()
+        await runner.cleanup()
+    assert result["ok"] is False and result["error"] == "store_unavailable"
+    assert result["say"] == prompts.phrase("tool_store_unavailable")

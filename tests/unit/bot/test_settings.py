@@ -52,6 +52,27 @@ def test_a_bad_value_names_the_variable_and_what_is_allowed(
     assert allowed in message
 
 
+def test_a_store_url_without_its_key_names_the_missing_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CALLPROC_STORE__URL", "https://store.example/api")
+    monkeypatch.setenv("CALLPROC_STORE__READ_RETRIES", "2")
+    with pytest.raises(SettingsError) as info:
+        load_settings(None)
+    message = str(info.value)
+    assert message.startswith("invalid setting CALLPROC_STORE: ")
+    assert "CALLPROC_STORE__API_KEY is required" in message
+    assert "store.example" not in message  # a group's values are never printed
+
+
+def test_a_store_url_with_its_key_is_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALLPROC_STORE__URL", "https://store.example/api")
+    monkeypatch.setenv("CALLPROC_STORE__API_KEY", "store-secret")
+    store = load_settings(None).store
+    assert str(store.url) == "https://store.example/api"
+    assert store.api_key is not None and store.api_key.get_secret_value() == "store-secret"
+
+
 def test_secrets_are_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
     key = "sk-ant-api03-" + "s" * 40
     monkeypatch.setenv("ANTHROPIC_API_KEY", key)
