@@ -15,6 +15,8 @@ from bot.pipeline import build_worker, transport_params
 from bot.prompts import PromptSet
 from bot.services import Backends
 from bot.settings import Settings
+from bot.storage.recorder import CallRecorder
+from bot.storage.runtime import Storage
 from bot.tools import StoreTools
 from observability.logging import call_context, get_logger
 from observability.observers.call_record import CallRecordObserver
@@ -36,6 +38,8 @@ class Call:
         backends: The speech and language services (the voice pipeline only).
         prompts: The conversation's prompt set (the voice pipeline only).
         phrases: Pre-rendered audio of the fallback phrases (the voice pipeline only).
+        storage: Where the call is recorded (PostgreSQL via the writer, Redis sessions).
+        caller_number_hash: The caller's number as a keyed hash, if the dialplan gave it.
     """
 
     def __init__(
@@ -47,13 +51,23 @@ class Call:
         backends: Backends | None = None,
         prompts: PromptSet | None = None,
         phrases: dict[str, bytes] | None = None,
+        storage: Storage | None = None,
+        caller_number_hash: str | None = None,
     ) -> None:
         self.call_id = call_id
+        self.settings = settings
         self.prompt_version = prompts.version if prompts else None
+        self.caller_number_hash = caller_number_hash
         self.transport = AudioSocketTransport(
             connection, call_id, transport_params(settings), name=f"audiosocket-{call_id}"
         )
         self.observer = CallRecordObserver()
+        self.recorder: CallRecorder | None = None
+        if storage is not None:
+            self.recorder = CallRecorder(
+                storage.writer, storage.sessions, str(call_id), self.observer.record
+            )
+            self.observer.add_listener(self.recorder.on_line)
         observers: list[BaseObserver] = [self.observer]
         fallback = None
         tools = None
@@ -91,17 +105,27 @@ class Call:
         with call_context(str(self.call_id)):
             started = time.monotonic()
             log.info("call started", prompt_version=self.prompt_version)
+            if self.recorder is not None:
+                self.recorder.started(
+                    language=self.settings.language,
+                    pipeline=self.settings.pipeline,
+                    prompt_version=self.prompt_version,
+                    caller_number_hash=self.caller_number_hash,
+                )
             runner = WorkerRunner(handle_sigint=False, handle_sigterm=False)
             await runner.add_workers(self.worker)
             try:
                 await runner.run()
             finally:
                 self.outcome = self.transport.end_reason or self._ending or "bot_hangup"
-                log.info(
-                    "call ended",
-                    outcome=self.outcome,
-                    duration_secs=round(time.monotonic() - started, 3),
-                )
+                duration = time.monotonic() - started
+                log.info("call ended", outcome=self.outcome, duration_secs=round(duration, 3))
+                if self.recorder is not None:
+                    self.recorder.ended(
+                        outcome=self.outcome,
+                        reason=self.end_detail.get("reason"),
+                        duration_ms=round(duration * 1000),
+                    )
         return self.outcome
 
     def _give_up(self, outcome: str) -> None:
@@ -111,6 +135,12 @@ class Call:
         self._ending = outcome
         self.end_detail = detail
         log.info("call ending", outcome=outcome, reason=detail.get("reason"))
+        if outcome == "transferred" and self.recorder is not None:
+            self.recorder.handoff(
+                reason=detail.get("reason", "other"),
+                caller_wants=detail.get("caller_wants"),
+                summary=None,  # the operator summary arrives with the handoff work
+            )
 
     async def end(self, reason: str) -> None:
         """End the call from our side: queued audio plays, then Asterisk gets a hangup."""

@@ -1,4 +1,4 @@
-"""The ``callproc`` command: serve calls, place a simulated call, run the demo."""
+"""The ``callproc`` command: serve calls, place a simulated call, run the demo, manage data."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from bot.settings import (
     load_settings,
     render_env_example,
 )
+from bot.storage_cli import add_commands as add_storage_commands
 from observability.logging import configure_logging
 
 
@@ -26,7 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"callproc: configuration error\n{exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, json=settings.log_format == "json")
+    if getattr(args, "quiet_logs", False):
+        # Tools for a person or a script: their output is stdout; only problems are logged.
+        configure_logging("WARNING", json=settings.log_format == "json", stream=sys.stderr)
+    else:
+        configure_logging(settings.log_level, json=settings.log_format == "json")
     return int(args.func(settings, args) or 0)
 
 
@@ -63,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
         help="X-API-Key to require (default: CALLPROC_STORE__API_KEY, else sandbox-store-key)",
     )
     store.set_defaults(func=_store)
+
+    add_storage_commands(sub)
 
     config = sub.add_parser("config", help="print every setting, its value and meaning")
     config.add_argument(

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.call import Call
+from bot.review import format_tool
 from bot.service import Service
 from bot.settings import Settings
-from observability.observers.call_record import ToolCall, TranscriptLine, Turn
-from sandbox.caller import CallResult, run_call
+from observability.observers.call_record import TranscriptLine, Turn
+from sandbox.caller import CallResult, report_caller_number, run_call
 from sandbox.scenario import Scenario, ScenarioPlayer, build_phrasebook, load_scenarios
 
 OUTPUT_DIR = Path("demo-output")
@@ -61,6 +62,8 @@ async def run_demo(
     stack = service.backends.sandbox
     codes = stack.codes if stack else build_phrasebook([x for s in chosen for x in s.lines])
     services = service.backends.describe()
+    assert service.storage is not None
+    stored_in = service.storage.describe()
     print(f"services: {services}  (up in {time.monotonic() - began:.1f} s)")
     print(f"calls: {', '.join(s.name for s in chosen)} (simultaneous)\n")
 
@@ -73,7 +76,7 @@ async def run_demo(
 
         def show(line: TranscriptLine) -> None:
             if line.tool is not None:
-                print(f"[{name:>14}]   tool: {_tool_line(line.tool)}", flush=True)
+                print(f"[{name:>14}]   tool: {format_tool(line.tool.as_dict())}", flush=True)
                 return
             who = "caller" if line.speaker == "caller" else "bot   "
             extra = _latency(line.turn) if line.speaker == "bot" else ""
@@ -121,15 +124,11 @@ async def run_demo(
             f"delays): median {statistics.median(overheads):.0f} ms, max {max(overheads):.0f} ms "
             f"over {len(overheads)} turns"
         )
+    print(f"recorded in {stored_in}; review them with:")
+    print("  .venv/bin/callproc calls list")
+    for report in reports.values():
+        print(f"  .venv/bin/callproc calls show {report['call_id'][:8]}   # {report['scenario']}")
     return reports
-
-
-def _tool_line(call: ToolCall) -> str:
-    arguments = ", ".join(
-        f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in call.arguments.items()
-    )
-    took = f", {call.duration_ms:.0f} ms" if call.duration_ms is not None else ""
-    return f"{call.name}({arguments}) -> {call.status}{took}"
 
 
 def _store_orders(service: Service) -> dict[str, dict[str, Any]] | None:
@@ -185,6 +184,10 @@ async def _place(
     call_id = uuid.uuid4()
     names_by_call[call_id] = scenario.name
     player = ScenarioPlayer(scenario, codes)
+    if scenario.caller_number:
+        await report_caller_number(
+            f"http://127.0.0.1:{service.http_port}", call_id, scenario.caller_number
+        )
     result = await run_call(
         "127.0.0.1",
         service.server.port,

@@ -31,26 +31,40 @@ class CheckResult:
 ReadinessCheck = Callable[[], Awaitable[CheckResult]]
 
 
-def build_app(checks: dict[str, ReadinessCheck]) -> web.Application:
-    """Create the aiohttp application with the given named readiness checks."""
+def build_app(
+    checks: dict[str, ReadinessCheck], degraded: dict[str, ReadinessCheck] | None = None
+) -> web.Application:
+    """Create the aiohttp application with the given named readiness checks.
+
+    Args:
+        checks: What must be fine to take the next call; any failing one answers 503.
+        degraded: What is reported but does not stop calls (the storage: calls go on and
+            their records wait); a failing one marks the answer ``degraded``.
+    """
     app = web.Application()
+    optional = degraded or {}
+    every = {**checks, **optional}
 
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
     async def ready(request: web.Request) -> web.Response:
-        names = list(checks)
-        results = dict(
-            zip(names, await asyncio.gather(*(_run_check(checks[n]) for n in names)), strict=True)
-        )
-        is_ready = all(r.ok for r in results.values())
+        names = list(every)
+        outcomes = await asyncio.gather(*(_run_check(every[n]) for n in names))
+        results = dict(zip(names, outcomes, strict=True))
+        is_ready = all(results[n].ok for n in checks)
         status = 200 if is_ready else 503
         if request.query.get("format") == "plain":
             # For Asterisk's CURL(), which returns the body but not the status.
             failing = "; ".join(f"{n}: {r.detail}" for n, r in results.items() if not r.ok)
             return web.Response(text="ready" if is_ready else f"not_ready {failing}", status=status)
-        body = {n: {"ok": r.ok, "detail": r.detail} for n, r in results.items()}
-        return web.json_response({"ready": is_ready, "checks": body}, status=status)
+        body = {
+            n: {"ok": r.ok, "detail": r.detail, "required": n in checks} for n, r in results.items()
+        }
+        degraded_now = sorted(n for n in optional if not results[n].ok)
+        return web.json_response(
+            {"ready": is_ready, "degraded": degraded_now, "checks": body}, status=status
+        )
 
     app.router.add_get("/health", health)
     app.router.add_get("/health/ready", ready)

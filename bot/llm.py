@@ -15,7 +15,7 @@ the bug the lists agree and nothing changes.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +64,8 @@ class StoreLLMService(AnthropicLLMService):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._tool_uses: ToolUseCollector | None = None
+        # Told the tool names of each response before they run (see bot/tools.py).
+        self.tool_group_listeners: list[Callable[[list[str]], None]] = []
 
     async def _create_message_stream(self, api_call: Any, params: dict[str, Any]) -> Any:
         stream = await super()._create_message_stream(api_call, params)
@@ -83,4 +85,6 @@ class StoreLLMService(AnthropicLLMService):
                 )
                 for tool_id, name, args in seen
             ]
+        for listener in self.tool_group_listeners:
+            listener([call.function_name for call in function_calls])
         await super().run_function_calls(function_calls)

@@ -21,6 +21,7 @@ REQUIRED_PHRASES = (
     "tool_store_unavailable",
     "tool_not_found",
     "tool_order_refused",
+    "tool_lookup_refused",
 )
 
 

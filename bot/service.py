@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 import uuid
 from collections.abc import Callable
 
@@ -19,6 +20,8 @@ from bot.phrases import render_phrases
 from bot.prompts import PromptSet, load_prompts
 from bot.services import Backends, open_backends
 from bot.settings import Settings
+from bot.storage import records
+from bot.storage.runtime import Storage, open_storage
 from observability.logging import get_logger
 from transports.audiosocket.connection import AudioSocketConnection
 from transports.audiosocket.server import AudioSocketServer
@@ -26,6 +29,9 @@ from transports.audiosocket.server import AudioSocketServer
 log = get_logger("bot.service")
 
 HANGUP_GRACE_SECS = 3.0  # after the drain time: bot hangups in flight, then cancel
+LANGUAGES = ("uk-UA", "ru-RU", "en-US")  # every prompt set is versioned in the database
+CALLER_TTL_SECS = 30.0  # between the dialplan's POST of the caller number and AudioSocket()
+MAX_PENDING_CALLERS = 10_000
 
 
 class Service:
@@ -52,6 +58,9 @@ class Service:
         self.backends: Backends | None = None
         self.prompts: PromptSet | None = None
         self.phrases: dict[str, bytes] | None = None
+        self.storage: Storage | None = None
+        # Caller numbers the dialplan reported before AudioSocket(), as keyed hashes only.
+        self._callers: dict[uuid.UUID, tuple[str, float]] = {}
         self.on_call: list[Callable[[Call], None]] = []  # told of each call as it starts
 
     @property
@@ -62,12 +71,25 @@ class Service:
 
     async def start(self) -> None:
         """Load the prompts, reach the services, open the AudioSocket listener and HTTP app."""
-        if self.settings.pipeline == "voice":
-            self.prompts = load_prompts(self.settings.language, store=self.settings.store_name)
-            self.backends = await open_backends(self.settings)
-            self.phrases = await render_phrases(self.settings, self.backends, self.prompts)
+        self.storage = await open_storage(self.settings)
+        log.info("storage", where=self.storage.describe())
+        try:
+            for language in LANGUAGES:
+                prompts = load_prompts(language, store=self.settings.store_name)
+                self.storage.writer.submit(records.prompt_version(prompts))
+            if self.settings.pipeline == "voice":
+                self.prompts = load_prompts(self.settings.language, store=self.settings.store_name)
+                self.backends = await open_backends(self.settings)
+                self.phrases = await render_phrases(self.settings, self.backends, self.prompts)
+        except BaseException:
+            await self.stop()
+            raise
         await self.server.start()
-        app = build_app({"audiosocket": self._audiosocket_ready})
+        app = build_app(
+            {"audiosocket": self._audiosocket_ready},
+            degraded={"postgres": self._postgres_ready, "redis": self._redis_ready},
+        )
+        app.router.add_post("/calls/{call_uuid}/caller", self._caller_number)
         self._http = await start_http(app, self.settings.http.host, self.settings.http.port)
 
     async def run_until_signal(self) -> None:
@@ -106,6 +128,9 @@ class Service:
         if self.backends is not None:
             await self.backends.close()
             self.backends = None
+        if self.storage is not None:
+            await self.storage.close()
+            self.storage = None
         log.info("stopped")
 
     async def _run_call(self, connection: AudioSocketConnection, call_id: uuid.UUID) -> None:
@@ -116,6 +141,8 @@ class Service:
             backends=self.backends,
             prompts=self.prompts,
             phrases=self.phrases,
+            storage=self.storage,
+            caller_number_hash=self._take_caller(call_id),
         )
         for listener in self.on_call:
             listener(call)
@@ -131,3 +158,48 @@ class Service:
         if self.server.at_capacity:
             return CheckResult(False, f"at capacity ({self.server.active_calls} calls)")
         return CheckResult(True, f"{self.server.active_calls} active calls")
+
+    async def _caller_number(self, request: web.Request) -> web.Response:
+        """``POST /calls/{uuid}/caller`` with ``number=...``: the dialplan's CALLERID(num).
+
+        Asterisk's ``CURL(url,number=...)`` posts it just before ``AudioSocket()``; only a
+        keyed hash is kept (for the call's record), for ``CALLER_TTL_SECS``.
+        """
+        try:
+            call_id = uuid.UUID(request.match_info["call_uuid"])
+        except ValueError:
+            return web.Response(status=400, text="bad call id")
+        number = (await request.post()).get("number")
+        digits = "".join(c for c in str(number or "") if c.isdigit())
+        if not 3 <= len(digits) <= 20 or self.storage is None:
+            return web.Response(status=400, text="bad number")
+        now = time.monotonic()
+        self._callers = {k: v for k, v in self._callers.items() if v[1] > now}
+        if len(self._callers) < MAX_PENDING_CALLERS:
+            hashed = records.caller_number_hash(digits, self.storage.caller_key)
+            self._callers[call_id] = (hashed, now + CALLER_TTL_SECS)
+        return web.Response(text="ok")
+
+    def _take_caller(self, call_id: uuid.UUID) -> str | None:
+        entry = self._callers.pop(call_id, None)
+        return entry[0] if entry is not None and entry[1] > time.monotonic() else None
+
+    async def _postgres_ready(self) -> CheckResult:
+        assert self.storage is not None
+        writer = self.storage.writer
+        try:
+            await self.storage.database.ping()
+        except Exception as e:
+            waiting = f"{writer.pending} records waiting, {writer.spilled} spilled"
+            return CheckResult(False, f"unreachable ({type(e).__name__}); {waiting}")
+        if not writer.healthy:
+            return CheckResult(False, f"writes failing; {writer.pending} records waiting")
+        return CheckResult(True, "ok")
+
+    async def _redis_ready(self) -> CheckResult:
+        assert self.storage is not None
+        try:
+            await self.storage.sessions.ping()
+        except Exception as e:
+            return CheckResult(False, f"unreachable ({type(e).__name__}); calls go on")
+        return CheckResult(True, "ok")

@@ -180,8 +180,12 @@ class StoreSettings(BaseModel):
     cache_ttl_secs: float = Field(
         30.0, ge=0, le=3600, description="How long search, product and stock answers are reused."
     )
-    max_quantity: int = Field(10, ge=1, le=100, description="Most units of one item per order.")
-    max_order_lines: int = Field(5, ge=1, le=20, description="Most different items per order.")
+    max_quantity: int = Field(
+        10, ge=1, le=10, description="Most units of one item per order (the contract allows 10)."
+    )
+    max_order_lines: int = Field(
+        5, ge=1, le=10, description="Most different items per order (the contract allows 10)."
+    )
 
     @model_validator(mode="after")
     def _key_with_url(self) -> StoreSettings:
@@ -191,6 +195,58 @@ class StoreSettings(BaseModel):
                 "(the store API's X-API-Key)"
             )
         return self
+
+
+class DatabaseSettings(BaseModel):
+    """PostgreSQL, where every call is kept (embedded under the data folder without a URL)."""
+
+    migration_url: SecretStr | None = Field(
+        None,
+        description="PostgreSQL URL of the schema owner role, for `callproc db migrate`, "
+        "backup and restore; unset means DATABASE_URL (or the embedded server's owner).",
+    )
+    connect_timeout_secs: float = Field(
+        2.0, gt=0, le=30, description="Time allowed to connect to PostgreSQL."
+    )
+    write_buffer: int = Field(
+        5000,
+        ge=1,
+        le=1_000_000,
+        description="Call records held in memory while PostgreSQL is unreachable; beyond "
+        "that they go to a spill file under the data folder, and all are written once it is back.",
+    )
+    retry_max_secs: float = Field(
+        5.0, gt=0, le=300, description="Longest wait between attempts to write to PostgreSQL."
+    )
+    retention_days: int = Field(
+        90,
+        ge=1,
+        le=36500,
+        description="Default age for `callproc db prune`: transcripts of older calls are removed.",
+    )
+    caller_number_key: SecretStr | None = Field(
+        None,
+        description="Key for the keyed hash (HMAC-SHA256) that stands in for caller numbers in "
+        "the database; unset means a random key kept in <data dir>/secrets/caller-number.key.",
+    )
+
+
+class RedisSettings(BaseModel):
+    """Redis, where live calls keep their session state (embedded without a URL)."""
+
+    session_ttl_secs: int = Field(
+        120,
+        ge=5,
+        le=86400,
+        description="A live call's session expires this long after its last activity.",
+    )
+    ended_ttl_secs: int = Field(
+        300, ge=1, le=86400, description="How long a finished call's session stays readable."
+    )
+    handoff_ttl_secs: int = Field(
+        3600, ge=60, le=604800, description="How long a handoff stays in Redis for lookup."
+    )
+    timeout_secs: float = Field(0.5, gt=0, le=10, description="Time allowed for one Redis command.")
 
 
 class Settings(BaseSettings):
@@ -243,6 +299,22 @@ class Settings(BaseSettings):
         description="Claude API key (ANTHROPIC_API_KEY works too); unset means the local "
         "Anthropic stand-in.",
     )
+    data_dir: Path = Field(
+        Path("var"),
+        description="Folder for the embedded PostgreSQL and Redis, spill files, backups and "
+        "recordings (relative to the working directory).",
+    )
+    database_url: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices(f"{ENV_PREFIX}DATABASE_URL", "DATABASE_URL"),
+        description="PostgreSQL URL of the application role (DATABASE_URL works too); unset "
+        "means an embedded PostgreSQL under the data folder.",
+    )
+    redis_url: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices(f"{ENV_PREFIX}REDIS_URL", "REDIS_URL"),
+        description="Redis URL (REDIS_URL works too); unset means an embedded Redis.",
+    )
     audiosocket: AudioSocketSettings = Field(default_factory=AudioSocketSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
@@ -250,6 +322,8 @@ class Settings(BaseSettings):
     turn: TurnSettings = Field(default_factory=TurnSettings)
     deadlines: DeadlineSettings = Field(default_factory=DeadlineSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
 
 
 class SettingsError(Exception):
@@ -290,7 +364,8 @@ def format_validation_error(exc: ValidationError) -> str:
 
 
 def _is_secret(loc: tuple[int | str, ...]) -> bool:
-    return any(("key" in str(p).lower() or "secret" in str(p).lower()) for p in loc)
+    words = ("key", "secret", "url", "password", "token")
+    return any(word in str(p).lower() for p in loc for word in words)
 
 
 def describe(settings: Settings) -> list[tuple[str, str, str]]:

@@ -171,14 +171,19 @@ class StoreClient:
             "expected_total_uah": expected_total_uah,
         }
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        order = await self._send(
-            "order",
-            "POST",
-            "/v1/orders",
-            json_body=body,
-            headers=headers,
-            timeout=self.settings.order_timeout_secs,
-        )
+        try:
+            order = await self._send(
+                "order",
+                "POST",
+                "/v1/orders",
+                json_body=body,
+                headers=headers,
+                timeout=self.settings.order_timeout_secs,
+            )
+        except StoreError as e:
+            if e.kind == "rejected":
+                self.cache.clear()  # a price or stock we quoted from has changed
+            raise
         self.cache.clear()  # stock changed
         return order
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
@@ -23,7 +24,14 @@ from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.frames.frames import EndWorkerFrame, FunctionCallResultProperties
 from pipecat.services.llm_service import FunctionCallParams, LLMService
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from bot.order_desk import OrderDesk, Quote, QuoteLine
 from bot.prompts import PromptSet
@@ -34,16 +42,33 @@ log = get_logger("bot.tools")
 
 SEARCH_RESULTS = 3  # a caller can take in about three options at a time
 PLACES_SHOWN = 3
+MAX_QUANTITY = 10  # the Store API contract's limits (docs/store-api.openapi.yaml)
+MAX_ORDER_LINES = 10
+ENDING_TOOLS = ("transfer_to_operator", "end_call")
 
 
 def _pattern(regex: str) -> StringConstraints:
     return StringConstraints(strip_whitespace=True, pattern=regex)
 
 
+# Cyrillic letters a model (or a caller spelling "те-де") may put in a Latin code.
+_LATIN = str.maketrans("АВДЕКМНОРСТХІ", "ABDEKMHOPCTXI")
+
+
+def normalise_code(value: Any) -> Any:
+    """``td10201``, ``ТД-10201`` or ``td-10201`` as the store writes it: ``TD-10201``."""
+    if not isinstance(value, str):
+        return value
+    compact = re.sub(r"[\s\-]", "", value.strip().upper().translate(_LATIN))
+    m = re.fullmatch(r"([A-Z]{1,4})(\d{3,10})", compact)
+    return f"{m[1]}-{m[2]}" if m else value
+
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Sku = Annotated[str, _pattern(r"^[A-Za-z]{1,4}-?\d{3,8}$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Sku = Annotated[str, BeforeValidator(normalise_code), _pattern(r"^[A-Z]{1,4}-\d{3,8}$")]
 Phone = Annotated[str, _pattern(r"^\+?[0-9][0-9 ()-]{8,18}[0-9]$")]
-OrderId = Annotated[str, _pattern(r"^[A-Za-zА-Яа-яІіЇїЄєҐґ]{1,4}-?\d{3,10}$")]
+OrderId = Annotated[str, BeforeValidator(normalise_code), _pattern(r"^[A-Z]{1,4}-\d{3,10}$")]
 EndCall = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
@@ -79,14 +104,14 @@ class OrderLine(_Args):
     """One line of an order: which product and how many; never a price."""
 
     sku: Sku = Field(description="Product SKU from a search result.")
-    quantity: int = Field(ge=1, le=100, description="Units of this product.")
+    quantity: int = Field(ge=1, le=MAX_QUANTITY, description="Units of this product.")
 
 
 class OrderArgs(_Args):
     """``create_order`` arguments."""
 
-    items: list[OrderLine] = Field(min_length=1, max_length=20)
-    customer_name: Text = Field(description="The caller's name as they said it.")
+    items: list[OrderLine] = Field(min_length=1, max_length=MAX_ORDER_LINES)
+    customer_name: Name = Field(description="The caller's name as they said it.")
     customer_phone: Phone = Field(description="The caller's phone number, digits.")
     delivery_city: Text = Field(description="City to deliver to (a warehouse pickup).")
     confirmed_total_uah: int | None = Field(
@@ -198,6 +223,7 @@ class StoreTools:
         self.call_id = call_id
         self.on_end = on_end
         self.desk = OrderDesk()
+        self._ending_must_wait = False
         self._handlers: dict[str, Callable[[Any, int], Awaitable[dict[str, Any]]]] = {
             "search_products": self._search,
             "get_product": self._product,
@@ -209,13 +235,22 @@ class StoreTools:
     def register(self, llm: LLMService) -> None:
         """Register every handler on the call's LLM service."""
         s = self.client.settings
-        read = s.read_timeout_secs * (1 + s.read_retries) + s.retry_backoff_secs * 3 + 1
+        backoff = s.retry_backoff_secs * (2**s.read_retries - 1)
+        read = s.read_timeout_secs * (1 + s.read_retries) + backoff + 1
         for name in self._handlers:
             # A backstop only: the client's own timeouts end every request sooner.
             budget = read * 2 + s.order_timeout_secs if name == "create_order" else read
             llm.register_function(name, self._run, timeout_secs=budget)
-        for name in ("transfer_to_operator", "end_call"):
+        for name in ENDING_TOOLS:
             llm.register_function(name, self._end, cancel_on_interruption=False)
+        listeners = getattr(llm, "tool_group_listeners", None)
+        if listeners is not None:
+            listeners.append(self._note_tool_group)
+
+    def _note_tool_group(self, names: list[str]) -> None:
+        """The tools of one model response, before they run."""
+        ending = any(n in ENDING_TOOLS for n in names)
+        self._ending_must_wait = ending and any(n not in ENDING_TOOLS for n in names)
 
     async def call(self, name: str, arguments: dict[str, Any], turn: int) -> dict[str, Any]:
         """Run tool ``name`` as the model asked; always returns a result for the model."""
@@ -242,6 +277,18 @@ class StoreTools:
             args = _ARGS[name].model_validate(dict(params.arguments))
         except ValidationError as e:
             await params.result_callback(_invalid(e))
+            return
+        if self._ending_must_wait:
+            # Asked together with store tools: their results (an order number, say) would
+            # never be heard. The model answers first and ends the call in its next response.
+            await params.result_callback(
+                {
+                    "ok": False,
+                    "error": "answer_first",
+                    "message": f"Not done: first tell the caller the results of the other "
+                    f"tools, then call {name} again.",
+                }
+            )
             return
         outcome = "transferred" if name == "transfer_to_operator" else "completed"
         await self.on_end(outcome, args.model_dump())
@@ -295,7 +342,7 @@ class StoreTools:
         }
 
     async def _order_status(self, args: OrderStatusArgs, _turn: int) -> dict[str, Any]:
-        o = await self.client.order(args.order_id.upper())
+        o = await self.client.order(args.order_id)
         return {
             "ok": True,
             "order_id": o["order_id"],
@@ -344,15 +391,25 @@ class StoreTools:
         decision = self.desk.consider(quote, args.confirmed_total_uah)
         if decision != "place":
             return _quote_result(quote, decision)
-        order = await self.client.create_order(
-            [(line.sku, line.quantity) for line in quote.lines],
-            customer_name=quote.customer_name,
-            customer_phone=quote.customer_phone,
-            delivery_city=quote.delivery_city,
-            expected_total_uah=quote.total_uah,
-            idempotency_key=self._idempotency_key(quote),
-        )
-        self.desk.done(quote, order["order_id"])
+        # Exactly what the caller confirmed, worded as first quoted: a retry after a lost
+        # answer sends the same body under the same key, and the store replays the order.
+        placing = self.desk.pending or quote
+        try:
+            order = await self.client.create_order(
+                [(line.sku, line.quantity) for line in placing.lines],
+                customer_name=placing.customer_name,
+                customer_phone=placing.customer_phone,
+                delivery_city=placing.delivery_city,
+                expected_total_uah=placing.total_uah,
+                idempotency_key=self._idempotency_key(placing),
+            )
+        except StoreError as e:
+            existing = e.details.get("order_id") if isinstance(e.details, dict) else None
+            if e.code != "idempotency_conflict" or not existing:
+                raise
+            self.desk.done(placing, str(existing))
+            return {"ok": True, "status": "already_ordered", "order_id": existing}
+        self.desk.done(placing, order["order_id"])
         log.info("order placed", lines=len(quote.lines), total_uah=order["total_uah"])
         return {
             "ok": True,
@@ -384,12 +441,13 @@ class StoreTools:
                 "say": self.prompts.phrase("tool_not_found"),
             }
         if error.kind == "rejected":
+            refused = "tool_order_refused" if name == "create_order" else "tool_lookup_refused"
             return {
                 "ok": False,
                 "error": error.code,
                 "message": str(error),
                 "details": error.details,
-                "say": self.prompts.phrase("tool_order_refused"),
+                "say": self.prompts.phrase(refused),
             }
         return {
             "ok": False,

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 import numpy as np
 
 from transports.audiosocket.codec import Audio, CallId, Dtmf, Error, Hangup
@@ -298,6 +299,18 @@ class Caller:
 
 
 CallDriver = Callable[[Caller], Awaitable[None]]
+
+
+async def report_caller_number(http_url: str, call_id: uuid.UUID, number: str) -> None:
+    """What the dialplan does before ``AudioSocket()``: POST the caller's number for the call.
+
+    The Asterisk equivalent is ``CURL(http://HOST:8080/calls/${UUID}/caller,number=...)``.
+    """
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{http_url}/calls/{call_id}/caller", data={"number": number}) as response,
+    ):
+        response.raise_for_status()
 
 
 async def run_call(

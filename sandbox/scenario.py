@@ -83,6 +83,7 @@ class Scenario:
     language: str
     steps: tuple[Step, ...]
     expect: Expect = field(default_factory=Expect)
+    caller_number: str | None = None  # what the dialplan would report (CALLERID(num))
 
     @property
     def lines(self) -> list[str]:
@@ -115,6 +116,7 @@ def load_scenario(path: Path) -> Scenario:
             outcome=expect.get("outcome"),
             orders_placed=expect.get("orders_placed"),
         ),
+        caller_number=str(data["caller_number"]) if data.get("caller_number") else None,
     )
 
 

@@ -5,8 +5,8 @@ Deadlines (from the settings) run on the event loop's clock:
 - speech-to-text: a final transcript within ``stt_final_secs`` of the caller falling silent
   during their turn;
 - LLM: the first token (or tool call) within ``llm_first_token_secs`` of the end of the turn,
-  and again of a tool result that asks for the model's next answer (tools have their own
-  timeouts, so a slow store never trips this);
+  and again of the last tool result of a response when it asks for the model's next answer
+  (tools have their own timeouts, so a slow store never trips this);
 - text-to-speech: the first audio within ``tts_first_audio_secs`` of the first text.
 
 It only watches: a failure is published to the ``on_failure`` event with the stage and a
@@ -21,6 +21,7 @@ import asyncio
 
 from pipecat.frames.frames import (
     ErrorFrame,
+    FunctionCallCancelFrame,
     FunctionCallResultFrame,
     FunctionCallsStartedFrame,
     LLMFullResponseEndFrame,
@@ -62,6 +63,7 @@ class StageWatchdog(BaseObserver):
         self._in_user_turn = False
         self._answering = False  # a turn ended and its answer has not been heard yet
         self._latched = False  # a failure was reported; quiet until the caller speaks again
+        self._tools_running: set[str] = set()  # tool calls of the model's last response
         self._register_event_handler("on_failure")
         self._register_event_handler("on_answered")
 
@@ -85,10 +87,17 @@ class StageWatchdog(BaseObserver):
         elif isinstance(frame, LLMTextFrame):
             if self._disarm("llm"):
                 self._arm("tts")
-        elif isinstance(frame, FunctionCallsStartedFrame | LLMFullResponseEndFrame):
+        elif isinstance(frame, FunctionCallsStartedFrame):
             self._disarm("llm")
-        elif isinstance(frame, FunctionCallResultFrame) and _asks_for_answer(frame):
-            self._arm("llm")
+            self._tools_running.update(call.tool_call_id for call in frame.function_calls)
+        elif isinstance(frame, LLMFullResponseEndFrame):
+            self._disarm("llm")
+        elif isinstance(frame, FunctionCallResultFrame | FunctionCallCancelFrame):
+            self._tools_running.discard(frame.tool_call_id)
+            # pipecat asks the model again only once every result of the group is in
+            last = isinstance(frame, FunctionCallResultFrame) and not self._tools_running
+            if last and _asks_for_answer(frame):
+                self._arm("llm")
         elif isinstance(frame, TTSSpeakFrame):
             self._arm("tts")
         elif isinstance(frame, TTSAudioRawFrame):

@@ -4,7 +4,8 @@ Real parts end to end except speech: pipecat's LLM service (ours, with the paral
 fix, or the plain one) and its context aggregator, the real ``anthropic`` SDK talking HTTP to
 the scripted stand-in, our tool handlers, the real store client talking HTTP to the
 reference store. A caller turn is a user message added to the context; the turn is over
-when the context ends with the bot's text (no tool call pending) or a tool ended the call.
+when the context ends with the bot's text and no tool call is running, or a tool ended the
+call.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class Conversation:
         self.tools.register(llm)
         self.context = LLMContext(tools=tools_schema())
         _, assistant = LLMContextAggregatorPair(self.context)
+        self.assistant = assistant
         self.text = _BotText()
         self.record = CallRecordObserver()
         self.worker = PipelineWorker(
@@ -108,11 +110,21 @@ class Conversation:
                 await asyncio.sleep(0.01)
         return " ".join("".join(self.text.parts).split())
 
+    async def wait_ended(self) -> tuple[str, dict[str, Any]]:
+        """Wait until a tool ended the call (and no tool is still running)."""
+        async with asyncio.timeout(TURN_TIMEOUT_SECS):
+            while self.ended is None or any(c.status == "running" for c in self.calls):  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        return self.ended
+
     def _answered(self) -> bool:
         if self.ended is not None and not any(c.status == "running" for c in self.calls):
             return True
         last = self.context.get_messages()[-1]
-        return last.get("role") == "assistant" and not last.get("tool_calls")
+        if last.get("role") != "assistant" or last.get("tool_calls"):
+            return False
+        # Text said before tool calls lands first; the tools' messages follow it.
+        return not self.assistant.has_function_calls_in_progress
 
     @property
     def calls(self):

@@ -112,6 +112,20 @@ def test_serve_call_and_sigterm(tmp_path: Path) -> None:
     assert "sk-ant" not in served.output
     assert any(line["event"] == "stopped" for line in lines)
 
+    # The call was kept in the embedded PostgreSQL under ./var; a person reviews it later.
+    listed = subprocess.run(
+        [*CALLPROC, "calls", "list", "--json"],
+        env=served.env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    (recorded,) = json.loads(listed.stdout)
+    assert recorded["call_uuid"] == ended[0]["call_uuid"]
+    assert recorded["outcome"] == "bot_hangup" and recorded["duration_ms"] > 1500
+
 
 def test_call_sends_a_wav_file_of_any_rate(tmp_path: Path) -> None:
     """`callproc call --wav`: a 16 kHz stereo WAV is resampled, sent and echoed back."""

@@ -1,6 +1,7 @@
 """``callproc demo`` output: the files and the field names downstream tools read."""
 
 import json
+import uuid
 import wave
 from pathlib import Path
 
@@ -8,6 +9,8 @@ import pytest
 
 from bot.demo import run_demo
 from bot.settings import load_settings
+from bot.storage.database import Database
+from bot.storage.runtime import open_postgres
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +24,9 @@ STAGES = (
 
 
 async def test_demo_writes_a_stereo_recording_and_a_report_per_call(tmp_path: Path) -> None:
-    reports = await run_demo(load_settings(None), ["product_search", "order"], out=tmp_path)
+    # Embedded PostgreSQL and Redis, as on a fresh machine: no URLs, a data folder of its own.
+    settings = load_settings(None, data_dir=tmp_path / "var")
+    reports = await run_demo(settings, ["product_search", "order"], out=tmp_path)
 
     order = reports["order"]
     assert all(order["expectations"].values()), order["expectations"]
@@ -41,3 +46,26 @@ async def test_demo_writes_a_stereo_recording_and_a_report_per_call(tmp_path: Pa
     with wave.open(str(tmp_path / "product_search.wav")) as wav:
         assert (wav.getnchannels(), wav.getframerate()) == (2, 8000)
         assert wav.getnframes() / 8000 > 15  # greeting and three exchanges
+
+    # Every demo call is in PostgreSQL with its prompt version, transcript and tool calls.
+    postgres = await open_postgres(settings)
+    database = Database(postgres.app_dsn)
+    try:
+        listed = {c["call_uuid"]: c for c in await database.list_calls()}
+        assert len(listed) == 2
+        for name in ("product_search", "order"):
+            report = reports[name]
+            stored = await database.call_detail(uuid.UUID(report["call_id"]))
+            assert stored is not None
+            assert stored["prompt_version"] == report["prompt_version"]
+            assert stored["outcome"] == report["outcome"]
+            said = [t["text"] for t in stored["transcript"] if t["role"] == "caller"]
+            assert said == [t["caller"] for t in report["turns"] if t["caller"]]
+            assert [t["name"] for t in stored["tool_calls"]] == [
+                t["name"] for t in report["tool_calls"]
+            ]
+        counts = await database.row_counts()
+        assert counts["prompt_versions"] == 3  # uk-UA, ru-RU, en-US
+    finally:
+        await database.close()
+        await postgres.close()

@@ -32,7 +32,12 @@ async def test_health_and_readiness(start_service) -> None:
     assert status == 200
     assert body == {
         "ready": True,
-        "checks": {"audiosocket": {"ok": True, "detail": "0 active calls"}},
+        "degraded": [],
+        "checks": {
+            "audiosocket": {"ok": True, "detail": "0 active calls", "required": True},
+            "postgres": {"ok": True, "detail": "ok", "required": False},
+            "redis": {"ok": True, "detail": "ok", "required": False},
+        },
     }
 
 
@@ -57,7 +62,11 @@ async def test_not_ready_at_capacity(start_service) -> None:
     status, body = await _get(service.http_port, "/health/ready")
 
     assert status == 503
-    assert body["checks"]["audiosocket"] == {"ok": False, "detail": "at capacity (1 calls)"}
+    assert body["checks"]["audiosocket"] == {
+        "ok": False,
+        "detail": "at capacity (1 calls)",
+        "required": True,
+    }
     await call
 
 

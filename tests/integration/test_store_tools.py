@@ -247,3 +247,102 @@ async def test_a_failing_store_gets_a_sensible_sentence(trouble):
             knobs.delay_ms, knobs.fault = 0, None  # the store recovers: the next turn works
             bench.client.cache.clear()
             assert await talk.say("А павербанк?") == "Знайшла."
+
+
+# --- ending the call in the same response as an order -----------------------------------------
+
+
+async def test_an_order_and_goodbye_in_one_response_place_the_order_and_say_its_number_first():
+    async with Bench(script([])) as bench:
+        product = in_stock(bench)
+        sku, price = product.sku, product.price_uah
+        goodbye = {"name": "end_call", "input": {"reason": "caller_done"}}
+        confirmed = order_input(sku, confirmed_total_uah=price)
+        bench.llm.script = script(
+            [
+                {
+                    # pipecat's context holds each result as its own exchange: this one is last
+                    "when": {"tool_result_for": "end_call", "result_matches": "answer_first"},
+                    "reply": {
+                        "text": "Замовлення {last[create_order][order_id]}. До побачення!",
+                        "tool_use": goodbye,
+                    },
+                },
+                *answer_rules(),
+                {
+                    "when": {"user_matches": "(?i)так"},
+                    "reply": {
+                        "text": "Дякую!",
+                        "tool_uses": [{"name": "create_order", "input": confirmed}, goodbye],
+                    },
+                },
+                attack("замов", order_input(sku)),
+            ]
+        )
+        talk = await bench.conversation()
+        await talk.say("Замовте, будь ласка.")
+        answer = await talk.say("Так, до побачення.")
+        assert await talk.wait_ended() == ("completed", {"reason": "caller_done"})
+        answer = " ".join("".join(talk.text.parts).split())
+        statuses = [(c.name, c.status) for c in talk.calls]
+        assert statuses[1:] == [
+            ("create_order", "ordered"),
+            ("end_call", "answer_first"),
+            ("end_call", "ok"),
+        ]
+        (order,) = [
+            o for o in bench.store.orders.values() if o["customer"]["name"] == "Олена Коваль"
+        ]
+        assert answer == f"Дякую! Замовлення {order['order_id']}. До побачення!"
+
+
+async def test_a_retry_after_a_lost_order_answer_gets_the_same_order():
+    """The model rewrites the phone number on the retry; the store still sees one order."""
+    async with Bench(script([])) as bench:
+        product = in_stock(bench)
+        sku, price = product.sku, product.price_uah
+        retry = order_input(sku, confirmed_total_uah=price, customer_phone="+380671234567")
+        bench.llm.script = script(
+            [
+                *answer_rules(),
+                attack("ще раз", retry),
+                attack("так", order_input(sku, confirmed_total_uah=price)),
+                attack("замов", order_input(sku)),
+            ]
+        )
+        talk = await bench.conversation()
+        await talk.say("Замовте, будь ласка.")
+        # The order is placed, but its answer never arrives in time.
+        bench.store.knobs.delay_ms = 1500
+        bench.client.settings = bench.client.settings.model_copy(update={"order_timeout_secs": 0.5})
+        await talk.say("Так.")
+        assert talk.calls[-1].status == "store_unavailable"
+        bench.store.knobs.delay_ms = 0
+        answer = await talk.say("Спробуйте ще раз.")
+        assert talk.calls[-1].status == "ordered"
+        orders = [o for o in bench.store.orders.values() if o["customer"]["name"] == "Олена Коваль"]
+        assert len(orders) == 1 and orders[0]["total_uah"] == price
+        assert answer == f"Замовлення {orders[0]['order_id']} на {price} грн."
+
+
+async def test_a_lookup_the_store_refuses_is_not_called_an_order_failure():
+    async with Bench(script(OUTAGE_SCRIPT[:1])) as bench:
+        sku = in_stock(bench).sku
+        bench.llm.script = script(
+            [
+                OUTAGE_SCRIPT[0],
+                {
+                    "when": {"user_matches": "Ужгород"},
+                    "reply": {
+                        "tool_use": {
+                            "name": "check_availability",
+                            "input": {"sku": sku.lower().replace("-", ""), "city": "Ужгород"},
+                        }
+                    },
+                },
+            ]
+        )
+        talk = await bench.conversation()
+        answer = await talk.say("А в Ужгороді є?")
+        assert talk.calls[0].status == "unknown_city"  # the SKU "td10201" was understood
+        assert answer == load_prompts("uk-UA", store="ТехноДім").phrase("tool_lookup_refused")

@@ -3,7 +3,7 @@ import pytest
 from bot.prompts import load_prompts
 from bot.settings import StoreSettings
 from bot.store_client import StoreClient
-from bot.tools import TOOL_NAMES, StoreTools, caller_turns, tools_schema
+from bot.tools import TOOL_NAMES, StoreTools, caller_turns, normalise_code, tools_schema
 
 pytestmark = pytest.mark.unit
 
@@ -43,7 +43,7 @@ def test_the_order_schema_has_no_price_field_and_forbids_extra_fields():
 @pytest.fixture
 def tools():
     # The client is never used: every case below is refused before a request is made.
-    client = StoreClient("http://127.0.0.1:9", "key", StoreSettings())
+    client = StoreClient("http://127.0.0.1:9", "key", StoreSettings(max_quantity=3))
 
     async def on_end(outcome, detail):
         raise AssertionError("no call may end here")
@@ -90,7 +90,7 @@ async def test_bad_arguments_come_back_as_a_clear_tool_error(tools, name, argume
 @pytest.mark.parametrize(
     ("items", "problem"),
     [
-        ([{"sku": "TD-10001", "quantity": 11}], "At most 10 units"),
+        ([{"sku": "TD-10001", "quantity": 4}], "At most 3 units"),
         ([{"sku": f"TD-1000{i}", "quantity": 1} for i in range(6)], "At most 5 different"),
         ([{"sku": "TD-10001", "quantity": 1}, {"sku": "TD-10001", "quantity": 2}], "once"),
     ],
@@ -111,3 +111,26 @@ def test_caller_turns_counts_user_messages_only():
     ]
     assert caller_turns(messages) == 2
     assert caller_turns([]) == 0
+
+
+@pytest.mark.parametrize(
+    ("said", "code"),
+    [
+        ("TD-10201", "TD-10201"),
+        ("td10201", "TD-10201"),
+        ("td-10201", "TD-10201"),
+        ("ТД-100001", "TD-100001"),  # Cyrillic letters
+        (" td 100001 ", "TD-100001"),
+        ("iPhone 15", "iPhone 15"),  # not a code: left for validation to refuse
+    ],
+)
+def test_codes_are_written_the_way_the_store_writes_them(said, code):
+    assert normalise_code(said) == code
+
+
+def test_the_tool_limits_are_the_contracts():
+    schema = schemas()["create_order"]
+    items = schema.properties["items"]
+    assert items["maxItems"] == 10
+    assert items["items"]["properties"]["quantity"]["maximum"] == 10
+    assert schema.properties["customer_name"]["maxLength"] == 100

@@ -1,0 +1,288 @@
+"""Writes call records to PostgreSQL in the background, and loses none when it is down.
+
+A call hands each record to :meth:`RecordWriter.submit`, which never blocks and never
+raises: the audio path does not wait for the database. One background task writes records
+in order, in batches. While PostgreSQL is unreachable the records stay in memory (up to
+``buffer`` of them) and the task retries with backoff; beyond that they are appended to a
+spill file (``<spill_dir>/records-<pid>-b.jsonl``), and written from there once the
+database is back. On shutdown whatever could not be written goes to a spill file too, and
+the next process to start writes it. Records are idempotent, so writing one twice (a replay
+after a crash mid-batch) changes nothing.
+
+A record the database refuses for what it contains (an integrity or data error) would block
+the queue forever; it is set aside in ``rejected.jsonl`` with a log line instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+
+from bot.storage.embedded import process_alive
+from bot.storage.records import Record
+from observability.logging import get_logger
+
+log = get_logger("bot.storage.writer")
+
+Apply = Callable[[list[Record]], Awaitable[None]]
+BATCH = 200
+RETRY_FIRST_SECS = 0.2
+# What the database says about a record's *content*: retrying will not help.
+_REFUSED = (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError)
+
+
+class _SpillFile:
+    """An append-only JSON-lines file read from the front as its records get written."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0  # bytes already written to the database
+
+    @property
+    def pending(self) -> bool:
+        return self.path.exists() and self.path.stat().st_size > self.offset
+
+    def append(self, records: list[Record]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            for record in records:
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def peek(self, limit: int) -> tuple[list[Record], int]:
+        """Up to ``limit`` records from the read position, and the offset after them."""
+        records: list[Record] = []
+        offset = self.offset
+        with self.path.open("rb") as f:
+            f.seek(offset)
+            while len(records) < limit:
+                line = f.readline()
+                if not line.endswith(b"\n"):
+                    break  # end of file, or a line still being written
+                offset += len(line)
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    log.warning("spill file line unreadable, skipped", file=self.path.name)
+        return records, offset
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+        self.offset = 0
+
+
+class RecordWriter:
+    """The background writer of call records.
+
+    Args:
+        apply: Writes a batch in one transaction (``Database.apply``).
+        spill_dir: Where spill files and rejected records go.
+        buffer: Records kept in memory before spilling to disk.
+        retry_max_secs: Longest pause between attempts while the database is down.
+        on_failure: Awaited after a failed attempt (e.g. to drop the connection pool).
+    """
+
+    def __init__(
+        self,
+        apply: Apply,
+        *,
+        spill_dir: Path,
+        buffer: int = 5000,
+        retry_max_secs: float = 5.0,
+        on_failure: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self._apply = apply
+        self._dir = spill_dir
+        self._buffer = buffer
+        self._retry_max = retry_max_secs
+        self._on_failure = on_failure
+        self._memory: deque[Record] = deque()
+        self._spill = _SpillFile(spill_dir / f"records-{os.getpid()}-b.jsonl")
+        self._spilling = False
+        self._backlog: list[_SpillFile] = []
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+        self.failing_since: float | None = None  # monotonic time of the first failed attempt
+        self.written = 0
+        self.spilled = 0
+        self.rejected = 0
+
+    # The calls' side
+
+    def submit(self, record: Record) -> None:
+        """Queue ``record`` for writing; returns at once."""
+        if self._spilling or len(self._memory) >= self._buffer:
+            if not self._spilling:
+                log.warning("record buffer full, spilling to disk", file=str(self._spill.path))
+            self._spilling = True
+            try:
+                self._spill.append([record])
+                self.spilled += 1
+            except OSError as e:
+                log.error("record lost: spill file not writable", error=type(e).__name__)
+        else:
+            self._memory.append(record)
+        self._idle.clear()
+        self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        """Records in memory not yet written (spilled ones not counted)."""
+        return len(self._memory)
+
+    @property
+    def healthy(self) -> bool:
+        """Whether the last write attempt succeeded."""
+        return self.failing_since is None
+
+    # Lifecycle
+
+    def start(self) -> None:
+        """Start writing, beginning with spill files left by earlier processes."""
+        self._backlog = [
+            _SpillFile(p)
+            for p in sorted(self._dir.glob("records-*.jsonl"))
+            if p != self._spill.path and not process_alive(_pid_of(p))
+        ]
+        if self._backlog:
+            log.info("writing records left by an earlier run", files=len(self._backlog))
+            self._idle.clear()
+            self._wake.set()
+        self._task = asyncio.create_task(self._run(), name="record-writer")
+
+    async def flush(self, timeout: float) -> bool:
+        """Wait until every queued record is written; False if ``timeout`` passed first."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def close(self, timeout: float = 5.0) -> None:
+        """Write what can be written within ``timeout``; keep the rest in a spill file."""
+        if self._task is None:
+            return
+        await self.flush(timeout)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+        if self._memory:
+            # Older than anything in this process's spill file: a name that sorts first.
+            leftover = _SpillFile(self._dir / f"records-{os.getpid()}-a.jsonl")
+            leftover.append(list(self._memory))
+            log.warning("records kept for the next start", records=len(self._memory))
+            self._memory.clear()
+
+    # The writing task
+
+    async def _run(self) -> None:
+        delay = RETRY_FIRST_SECS
+        while True:
+            await self._wake.wait()
+            batch, commit = self._next_batch()
+            if not batch:
+                if commit is not None:
+                    commit()  # e.g. a spill file with only unreadable lines left
+                    continue
+                self._wake.clear()
+                self._idle.set()
+                continue
+            try:
+                await self._write(batch)
+            except Exception as e:  # any failure: keep the records, try again later
+                if self.failing_since is None:
+                    self.failing_since = time.monotonic()
+                    log.warning("database write failed, retrying", error=type(e).__name__)
+                if self._on_failure is not None:
+                    with contextlib.suppress(Exception):
+                        await self._on_failure()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._retry_max)
+                continue
+            if self.failing_since is not None:
+                log.info(
+                    "database writes resumed",
+                    outage_secs=round(time.monotonic() - self.failing_since, 1),
+                )
+                self.failing_since = None
+            delay = RETRY_FIRST_SECS
+            self.written += len(batch)
+            if commit is not None:
+                commit()
+
+    def _next_batch(self) -> tuple[list[Record], Callable[[], None] | None]:
+        """The oldest records not yet written, and what to do once they are."""
+        if self._memory:
+            batch = [self._memory[i] for i in range(min(BATCH, len(self._memory)))]
+
+            def done_memory() -> None:
+                for _ in batch:
+                    self._memory.popleft()
+
+            return batch, done_memory
+        for spill in (*self._backlog, self._spill):
+            if not spill.path.exists():
+                continue
+            records, offset = spill.peek(BATCH)
+            if not records and offset == spill.offset:
+                # Only an unfinished last line: its writer died mid-line (ours never does).
+                self._set_aside_tail(spill)
+                continue
+
+            def done_file(spill: _SpillFile = spill, offset: int = offset) -> None:
+                spill.offset = offset
+                if spill.path.stat().st_size <= offset:  # nothing was appended meanwhile
+                    spill.remove()
+                    if spill is self._spill:
+                        self._spilling = False
+                    else:
+                        self._backlog.remove(spill)
+
+            return records, done_file
+        return [], None
+
+    def _set_aside_tail(self, spill: _SpillFile) -> None:
+        with spill.path.open("rb") as f:
+            f.seek(spill.offset)
+            tail = f.read().decode(errors="replace")
+        log.warning("spill file ends mid-record, set aside", file=spill.path.name)
+        _SpillFile(self._dir / "rejected.jsonl").append([{"unfinished_line": tail}])
+        spill.remove()
+        if spill is self._spill:
+            self._spilling = False
+        else:
+            self._backlog.remove(spill)
+
+    async def _write(self, batch: list[Record]) -> None:
+        try:
+            await self._apply(batch)
+        except _REFUSED:
+            # One of them is refused for its content: write them one by one, set it aside.
+            for record in batch:
+                try:
+                    await self._apply([record])
+                except _REFUSED as e:
+                    self.rejected += 1
+                    log.error(
+                        "record refused by the database",
+                        kind=record.get("kind"),
+                        error=type(e).__name__,
+                    )
+                    _SpillFile(self._dir / "rejected.jsonl").append([record])
+
+
+def _pid_of(path: Path) -> int:
+    try:
+        return int(path.stem.split("-")[1])
+    except (IndexError, ValueError):
+        return 0

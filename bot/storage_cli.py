@@ -1,0 +1,222 @@
+"""``callproc db ...`` (schema, roles, backup, restore, retention) and ``callproc calls ...``.
+
+Every command works the same against the embedded PostgreSQL (started for the command, or
+found already running under a ``callproc serve``) and a real one (``DATABASE_URL``, and
+``CALLPROC_DATABASE__MIGRATION_URL`` for the owner role).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.settings import Settings
+
+_AGE = re.compile(r"^(\d+)\s*([dhw])$")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add ``db`` and ``calls`` to the ``callproc`` parser."""
+    db = sub.add_parser("db", help="database: migrate, roles, backup, restore, prune")
+    db.set_defaults(quiet_logs=True)
+    db_sub = db.add_subparsers(required=True, metavar="ACTION")
+    migrate = db_sub.add_parser("migrate", help="bring the schema to this release (alembic)")
+    migrate.add_argument("--revision", default="head", help="target revision (default: head)")
+    migrate.set_defaults(func=_migrate)
+    roles = db_sub.add_parser(
+        "roles", help="print the SQL a superuser runs once: roles, database, pgvector"
+    )
+    roles.add_argument("--database", default="callproc", help="database name")
+    roles.set_defaults(func=_roles)
+    backup = db_sub.add_parser("backup", help="pg_dump the schema to a timestamped file")
+    backup.add_argument("--dir", type=Path, help="where to write it (default: <data dir>/backups)")
+    backup.set_defaults(func=_backup)
+    restore = db_sub.add_parser("restore", help="replace the schema's contents with a backup")
+    restore.add_argument("file", type=Path, help="a file written by `callproc db backup`")
+    restore.set_defaults(func=_restore)
+    prune = db_sub.add_parser("prune", help="remove transcripts of old calls (retention)")
+    prune.add_argument(
+        "--older-than",
+        help="age such as 90d, 12w or 48h (default: CALLPROC_DATABASE__RETENTION_DAYS days)",
+    )
+    prune.set_defaults(func=_prune)
+
+    calls = sub.add_parser("calls", help="review recorded calls")
+    calls.set_defaults(quiet_logs=True)
+    calls_sub = calls.add_subparsers(required=True, metavar="ACTION")
+    listing = calls_sub.add_parser("list", help="recent calls, newest first")
+    listing.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    listing.add_argument("--json", action="store_true", help="JSON for machines")
+    listing.set_defaults(func=_list)
+    show = calls_sub.add_parser("show", help="one call: transcript, tool calls, latencies")
+    show.add_argument("call", help="the call's UUID (or its first characters)")
+    show.add_argument("--json", action="store_true", help="JSON for machines")
+    show.set_defaults(func=_show)
+
+
+def parse_age(text: str) -> timedelta:
+    """``90d`` / ``12w`` / ``48h`` as a timedelta."""
+    m = _AGE.match(text.strip().lower())
+    if not m or int(m[1]) <= 0:
+        raise ValueError(f"--older-than {text!r}: use a positive number with d, w or h, e.g. 90d")
+    n = int(m[1])
+    return {"d": timedelta(days=n), "w": timedelta(weeks=n), "h": timedelta(hours=n)}[m[2]]
+
+
+def _fail(command: str, error: BaseException) -> int:
+    print(f"callproc {command}: {error}", file=sys.stderr)
+    return 1
+
+
+async def _with_postgres(settings: Settings, work: Any) -> Any:
+    """Open PostgreSQL (embedded or not) around ``work(postgres)``."""
+    from bot.storage.runtime import open_postgres
+
+    postgres = await open_postgres(settings, check_schema=False)
+    try:
+        return await work(postgres)
+    finally:
+        await postgres.close()
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.storage.schema import current_revision, migrate
+
+    async def work(postgres: Any) -> str | None:
+        await migrate(postgres.owner_dsn, args.revision)
+        return await current_revision(postgres.owner_dsn)
+
+    try:
+        revision = asyncio.run(_with_postgres(settings, work))
+    except Exception as e:
+        return _fail("db migrate", e)
+    print(f"database schema at revision {revision}")
+    return 0
+
+
+def _roles(_: Settings, args: argparse.Namespace) -> int:
+    from bot.storage.roles import provisioning_script
+
+    print(provisioning_script(database=args.database), end="")
+    return 0
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.storage.backup import backup
+
+    folder = args.dir or settings.data_dir / "backups"
+    print(f"backing up the callproc schema to {folder} ...", flush=True)
+
+    async def work(postgres: Any) -> Any:
+        return await backup(postgres.owner_dsn, folder)
+
+    try:
+        result = asyncio.run(_with_postgres(settings, work))
+    except Exception as e:
+        return _fail("db backup", e)
+    print(f"wrote {result.path} ({result.size_bytes / 1024:.0f} KiB in {result.seconds:.1f} s)")
+    return 0
+
+
+def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.storage.backup import restore
+    from bot.storage.database import Database
+
+    print(f"restoring {args.file} (replaces the callproc schema's contents) ...", flush=True)
+
+    async def work(postgres: Any) -> dict[str, int]:
+        await restore(postgres.owner_dsn, args.file)
+        database = Database(postgres.app_dsn)
+        try:
+            return await database.row_counts()
+        finally:
+            await database.close()
+
+    try:
+        counts = asyncio.run(_with_postgres(settings, work))
+    except Exception as e:
+        return _fail("db restore", e)
+    print("restored: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+    return 0
+
+
+def _prune(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.storage.database import Database
+
+    try:
+        age = (
+            parse_age(args.older_than)
+            if args.older_than
+            else timedelta(days=settings.database.retention_days)
+        )
+    except ValueError as e:
+        return _fail("db prune", e)
+    before = datetime.now(UTC) - age
+
+    async def work(postgres: Any) -> tuple[int, int]:
+        database = Database(postgres.app_dsn)
+        try:
+            return await database.prune(before)
+        finally:
+            await database.close()
+
+    try:
+        calls, rows = asyncio.run(_with_postgres(settings, work))
+    except Exception as e:
+        return _fail("db prune", e)
+    print(
+        f"calls started before {before:%Y-%m-%d %H:%M} UTC: {calls} transcripts removed "
+        f"({rows} rows); call times, outcomes and latencies are kept"
+    )
+    return 0
+
+
+def _list(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.review import format_call_list
+    from bot.storage.database import Database
+
+    async def work(postgres: Any) -> list[dict[str, Any]]:
+        database = Database(postgres.app_dsn)
+        try:
+            return await database.list_calls(max(1, args.limit))
+        finally:
+            await database.close()
+
+    try:
+        calls = asyncio.run(_with_postgres(settings, work))
+    except Exception as e:
+        return _fail("calls list", e)
+    print(json.dumps(calls, ensure_ascii=False, indent=1) if args.json else format_call_list(calls))
+    return 0
+
+
+def _show(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.review import format_call
+    from bot.storage.database import Database
+
+    async def work(postgres: Any) -> dict[str, Any] | str:
+        database = Database(postgres.app_dsn)
+        try:
+            found = await database.find_call(args.call)
+            if isinstance(found, str):
+                return found
+            detail = await database.call_detail(found)
+            return detail if detail is not None else f"no call {args.call}"
+        finally:
+            await database.close()
+
+    try:
+        detail = asyncio.run(_with_postgres(settings, work))
+    except Exception as e:
+        return _fail("calls show", e)
+    if isinstance(detail, str):
+        print(f"callproc calls show: {detail}", file=sys.stderr)
+        return 1
+    print(json.dumps(detail, ensure_ascii=False, indent=1) if args.json else format_call(detail))
+    return 0

@@ -1,0 +1,157 @@
+"""The record writer's promises, with a scripted database function: order, retries, spill, replay.
+
+The writer takes the function that writes a batch; here it is an in-process function that
+fails on cue (the real one, ``Database.apply``, is exercised against PostgreSQL in
+``tests/integration/test_storage_faults.py``).
+"""
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from bot.storage.writer import RecordWriter
+
+pytestmark = pytest.mark.unit
+
+
+class ScriptedDatabase:
+    """Keeps what it is given; refuses while ``down``; refuses records marked ``bad``."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+        self.down = False
+        self.attempts = 0
+
+    async def apply(self, batch: list[dict]) -> None:
+        self.attempts += 1
+        await asyncio.sleep(0)
+        if self.down:
+            raise ConnectionRefusedError("database down")
+        if any(r.get("bad") for r in batch):
+            raise asyncpg.ForeignKeyViolationError("refused")
+        self.rows.extend(batch)
+
+
+def records(n: int, start: int = 0) -> list[dict]:
+    return [{"kind": "turn", "n": i} for i in range(start, start + n)]
+
+
+def writer(db: ScriptedDatabase, tmp_path: Path, buffer: int = 100) -> RecordWriter:
+    return RecordWriter(db.apply, spill_dir=tmp_path, buffer=buffer, retry_max_secs=0.02)
+
+
+async def test_records_are_written_in_order():
+    db = ScriptedDatabase()
+    w = writer(db, Path("/nonexistent"))
+    w.start()
+    for r in records(500):
+        w.submit(r)
+    assert await w.flush(5)
+    assert [r["n"] for r in db.rows] == list(range(500))
+    assert w.written == 500 and w.healthy
+    await w.close()
+
+
+async def test_an_outage_keeps_the_records_and_they_land_when_it_ends(tmp_path: Path):
+    db = ScriptedDatabase()
+    w = writer(db, tmp_path)
+    w.start()
+    db.down = True
+    for r in records(30):
+        w.submit(r)
+    assert not await w.flush(0.2)
+    assert not w.healthy and w.pending == 30 and db.attempts > 1  # retried meanwhile
+    db.down = False
+    assert await w.flush(5)
+    assert [r["n"] for r in db.rows] == list(range(30)) and w.healthy
+    assert list(tmp_path.iterdir()) == []  # never needed to spill
+    await w.close()
+
+
+async def test_beyond_the_buffer_records_spill_to_disk_and_keep_their_order(tmp_path: Path):
+    db = ScriptedDatabase()
+    w = writer(db, tmp_path, buffer=10)
+    w.start()
+    db.down = True
+    for r in records(25):
+        w.submit(r)
+    assert w.pending == 10 and w.spilled == 15
+    (spill,) = tmp_path.glob("records-*.jsonl")
+    assert len(spill.read_text().splitlines()) == 15
+    db.down = False
+    assert await w.flush(5)
+    w.submit({"kind": "turn", "n": 25})  # after the spill is drained: memory again
+    assert await w.flush(5)
+    assert [r["n"] for r in db.rows] == list(range(26))
+    assert not spill.exists()
+    await w.close()
+
+
+async def test_what_is_left_at_shutdown_is_written_by_the_next_process(tmp_path: Path):
+    db = ScriptedDatabase()
+    w = writer(db, tmp_path, buffer=5)
+    w.start()
+    db.down = True
+    for r in records(12):
+        w.submit(r)
+    await w.close(timeout=0.1)
+    assert db.rows == []
+    leftovers = sorted(tmp_path.glob("records-*.jsonl"))
+    assert sum(len(p.read_text().splitlines()) for p in leftovers) == 12
+    # The files carry this process's id; a later process adopts them only once it is gone.
+    dead = 2**22 + 12345  # beyond pid_max: no such process
+    for path in leftovers:
+        path.rename(path.with_name(path.name.replace(f"-{os.getpid()}-", f"-{dead}-")))
+
+    db.down = False
+    later = writer(db, tmp_path)
+    later.start()
+    assert await later.flush(5)
+    assert [r["n"] for r in db.rows] == list(range(12))  # memory leftovers first, then spill
+    assert list(tmp_path.glob("records-*.jsonl")) == []
+    await later.close()
+
+
+async def test_a_spill_file_of_a_live_process_is_left_alone(tmp_path: Path):
+    other = tmp_path / "records-1-b.jsonl"  # pid 1 is alive: it is that process's file
+    other.write_text(json.dumps({"kind": "turn", "n": 0}) + "\n")
+    db = ScriptedDatabase()
+    w = writer(db, tmp_path)
+    w.start()
+    assert await w.flush(1)
+    assert db.rows == [] and other.exists()
+    await w.close()
+
+
+async def test_a_record_the_database_refuses_is_set_aside_not_retried_for_ever(tmp_path: Path):
+    db = ScriptedDatabase()
+    w = writer(db, tmp_path)
+    w.start()
+    w.submit({"kind": "turn", "n": 0})
+    w.submit({"kind": "turn", "n": 1, "bad": True})
+    w.submit({"kind": "turn", "n": 2})
+    assert await w.flush(5)
+    assert [r["n"] for r in db.rows] == [0, 2]
+    assert w.rejected == 1
+    (rejected,) = [json.loads(line) for line in (tmp_path / "rejected.jsonl").open()]
+    assert rejected["n"] == 1
+    await w.close()
+
+
+async def test_a_torn_last_line_in_a_left_spill_file_is_set_aside(tmp_path: Path):
+    dead = 2**22 + 999
+    path = tmp_path / f"records-{dead}-b.jsonl"
+    path.write_text(json.dumps({"kind": "turn", "n": 0}) + "\nnot json\n" + '{"kind": "tu')
+    db = ScriptedDatabase()
+    w = writer(db, tmp_path)
+    w.start()
+    assert await w.flush(5)
+    assert [r["n"] for r in db.rows] == [0]  # the unreadable line is skipped
+    assert not path.exists()  # its writer is gone: the torn tail is set aside
+    (aside,) = [json.loads(line) for line in (tmp_path / "rejected.jsonl").open()]
+    assert aside == {"unfinished_line": '{"kind": "tu'}
+    await w.close()

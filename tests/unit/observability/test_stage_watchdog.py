@@ -1,0 +1,71 @@
+"""The stage watchdog's LLM deadline around tool calls, driven by frames."""
+
+import asyncio
+
+import pytest
+from pipecat.frames.frames import (
+    FunctionCallFromLLM,
+    FunctionCallResultFrame,
+    FunctionCallsStartedFrame,
+    UserStartedSpeakingFrame,
+    UserStoppedSpeakingFrame,
+)
+from pipecat.observers.base_observer import FramePushed
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from observability.observers.stage_watchdog import StageWatchdog
+
+pytestmark = pytest.mark.unit
+
+LLM_SECS = 0.05
+
+
+def watchdog() -> tuple[StageWatchdog, list[tuple[str, str]]]:
+    dog = StageWatchdog({"stt": 10, "llm": LLM_SECS, "tts": 10})
+    failures: list[tuple[str, str]] = []
+
+    @dog.event_handler("on_failure")
+    async def on_failure(_dog, stage, reason):
+        failures.append((stage, reason))
+
+    return dog, failures
+
+
+async def push(dog: StageWatchdog, frame) -> None:
+    processor = FrameProcessor()
+    await dog.on_push_frame(FramePushed(processor, processor, frame, FrameDirection.DOWNSTREAM, 0))
+
+
+def result(tool_id: str) -> FunctionCallResultFrame:
+    return FunctionCallResultFrame(
+        function_name="t", tool_call_id=tool_id, arguments={}, result={"ok": True}
+    )
+
+
+async def a_turn_with_two_tools(dog: StageWatchdog) -> None:
+    await push(dog, UserStartedSpeakingFrame())
+    await push(dog, UserStoppedSpeakingFrame())
+    calls = [FunctionCallFromLLM("t", tool_id, {}, None) for tool_id in ("a", "b")]
+    await push(dog, FunctionCallsStartedFrame(function_calls=calls))
+
+
+async def test_no_llm_deadline_while_a_parallel_tool_still_runs():
+    dog, failures = watchdog()
+    await a_turn_with_two_tools(dog)
+    await push(dog, result("a"))  # "b" (a slow store) is still running: the model waits
+    await asyncio.sleep(LLM_SECS * 4)
+    assert failures == []
+    await dog.cleanup()
+
+
+async def test_the_llm_deadline_runs_from_the_last_result_of_the_group():
+    dog, failures = watchdog()
+    await a_turn_with_two_tools(dog)
+    await push(dog, result("a"))
+    await push(dog, result("b"))  # now the model is asked again, and must answer in time
+    for _ in range(100):
+        if failures:
+            break
+        await asyncio.sleep(LLM_SECS)
+    assert failures == [("llm", "deadline")]
+    await dog.cleanup()
