@@ -1,4 +1,12 @@
-"""One admitted call: its transport, pipeline worker and runner, from start to outcome."""
+"""One admitted call: its transport, pipeline worker and runner, from start to outcome.
+
+A call ends one of three ways (DESIGN.md): the caller hangs up; the bot ends it
+(``end_call``, noted as ``hangup`` for the dialplan); or it is handed to an operator
+(:meth:`Call.hand_over`): asked for by the model's ``transfer_to_operator``, by the caller
+(a person, please / DTMF 0), or by the failure policy. A handover says its phrase, prepares
+the operator's summary meanwhile, publishes the handoff, and only then lets the bot hang up,
+so the dialplan finds it the moment ``AudioSocket()`` returns.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,7 @@ from pipecat.observers.base_observer import BaseObserver
 from pipecat.workers.runner import WorkerRunner
 
 from bot.failure_policy import FailurePolicy
+from bot.handoff.desk import HandoffDesk
 from bot.pipeline import build_worker, transport_params
 from bot.prompts import PromptSet
 from bot.services import Backends
@@ -22,6 +31,7 @@ from observability.logging import call_context, get_logger
 from observability.observers.call_record import CallRecordObserver
 from observability.observers.stage_watchdog import StageWatchdog
 from processors.fallback_speech import FallbackSpeech
+from processors.operator_request import OperatorRequest
 from transports.audiosocket.connection import AudioSocketConnection
 from transports.audiosocket.transport import AudioSocketTransport
 
@@ -40,6 +50,7 @@ class Call:
         phrases: Pre-rendered audio of the fallback phrases (the voice pipeline only).
         storage: Where the call is recorded (PostgreSQL via the writer, Redis sessions).
         caller_number_hash: The caller's number as a keyed hash, if the dialplan gave it.
+        handoffs: Where handoffs are prepared and published (the voice pipeline only).
     """
 
     def __init__(
@@ -53,6 +64,7 @@ class Call:
         phrases: dict[str, bytes] | None = None,
         storage: Storage | None = None,
         caller_number_hash: str | None = None,
+        handoffs: HandoffDesk | None = None,
     ) -> None:
         self.call_id = call_id
         self.settings = settings
@@ -72,10 +84,17 @@ class Call:
         fallback = None
         tools = None
         self.policy: FailurePolicy | None = None
-        self.end_detail: dict[str, Any] = {}  # e.g. the transfer reason, when a tool ended it
+        self.end_detail: dict[str, Any] = {}  # e.g. the transfer reason
+        self.handoffs = handoffs
+        self.prompts = prompts
+        self.phrases = phrases or {}
+        self.operator_request: OperatorRequest | None = None
+        self.fallback: FallbackSpeech | None = None
+        self._handing_over = False
         if settings.pipeline == "voice":
             assert prompts is not None and phrases is not None and backends is not None
-            fallback = FallbackSpeech()
+            fallback = self.fallback = FallbackSpeech()
+            self.operator_request = OperatorRequest(on_request=self._caller_asked)
             tools = StoreTools(backends.store_client, prompts, str(call_id), self._ended_by_tool)
             deadlines = settings.deadlines
             watchdog = StageWatchdog(
@@ -85,7 +104,7 @@ class Call:
                     "tts": deadlines.tts_first_audio_secs,
                 }
             )
-            self.policy = FailurePolicy(fallback, phrases, prompts, on_give_up=self._give_up)
+            self.policy = FailurePolicy(fallback, phrases, prompts, on_give_up=self._failed)
             self.policy.attach(watchdog)
             observers.append(watchdog)
         self.worker = build_worker(
@@ -95,6 +114,7 @@ class Call:
             prompts=prompts,
             fallback=fallback,
             tools=tools,
+            operator_request=self.operator_request,
             observers=observers,
         )
         self.outcome: str | None = None
@@ -117,6 +137,7 @@ class Call:
             try:
                 await runner.run()
             finally:
+                self.observer.finish()
                 self.outcome = self.transport.end_reason or self._ending or "bot_hangup"
                 duration = time.monotonic() - started
                 log.info("call ended", outcome=self.outcome, duration_secs=round(duration, 3))
@@ -128,19 +149,51 @@ class Call:
                     )
         return self.outcome
 
-    def _give_up(self, outcome: str) -> None:
-        self._ending = outcome
+    async def hand_over(
+        self, reason: str, caller_wants: str | None = None, *, phrase: str | None = None
+    ) -> bool:
+        """Give the call to the operators: say ``phrase``, publish the handoff, end the call.
+
+        With ``phrase`` None the caller has just been told by the model, whose tool call
+        ends the call itself once this returns. Returns False if a handover was already on.
+        """
+        if self._handing_over:
+            return False
+        self._handing_over = True
+        self._ending = "transferred"
+        self.end_detail = {"reason": reason, "caller_wants": caller_wants}
+        log.info("handing over", reason=reason)
+        if self.operator_request is not None:
+            self.operator_request.close()
+        if phrase is not None and self.fallback is not None and self.prompts is not None:
+            await self.fallback.say(self.phrases[phrase], self.prompts.phrase(phrase))
+        if self.handoffs is not None:
+            record = self.observer.record
+            handoff = await self.handoffs.prepare(str(self.call_id), record, reason, caller_wants)
+            if self.recorder is not None:
+                self.recorder.handoff(handoff.as_dict())
+            self.handoffs.publish(handoff)
+        if phrase is not None and self.fallback is not None:
+            await self.fallback.end("transferred")  # behind the phrase: then the 0x00 hangup
+        return True
+
+    async def _caller_asked(self, reason: str, said: str | None) -> None:
+        if said:  # the model never saw these words: they make a turn of their own
+            self.observer.caller_turn_now(said)
+        await self.hand_over(reason, phrase="transfer")
+
+    async def _failed(self, reason: str) -> None:
+        await self.hand_over(reason, phrase="transfer_after_failure")
 
     async def _ended_by_tool(self, outcome: str, detail: dict[str, Any]) -> None:
+        if outcome == "transferred":
+            await self.hand_over(detail.get("reason", "other"), detail.get("caller_wants"))
+            return
         self._ending = outcome
         self.end_detail = detail
         log.info("call ending", outcome=outcome, reason=detail.get("reason"))
-        if outcome == "transferred" and self.recorder is not None:
-            self.recorder.handoff(
-                reason=detail.get("reason", "other"),
-                caller_wants=detail.get("caller_wants"),
-                summary=None,  # the operator summary arrives with the handoff work
-            )
+        if self.handoffs is not None:
+            self.handoffs.hung_up(str(self.call_id))
 
     async def end(self, reason: str) -> None:
         """End the call from our side: queued audio plays, then Asterisk gets a hangup."""

@@ -16,13 +16,14 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from bot.call import Call
 from bot.review import format_tool
 from bot.service import Service
 from bot.settings import Settings
 from observability.observers.call_record import TranscriptLine, Turn
-from sandbox.caller import CallResult, report_caller_number, run_call
+from sandbox.caller import CallResult, fetch_handoff, report_caller_number, run_call
 from sandbox.scenario import Scenario, ScenarioPlayer, build_phrasebook, load_scenarios
 
 OUTPUT_DIR = Path("demo-output")
@@ -98,9 +99,10 @@ async def run_demo(
 
     reports = {}
     overheads: list[float] = []
-    for scenario, (result, player) in zip(chosen, results, strict=True):
+    for scenario, (result, player, handoff) in zip(chosen, results, strict=True):
         call = calls.get(scenario.name)
         report = _report(scenario, result, player, call, services, orders)
+        report["dialplan_handoff"] = handoff
         if stack is not None:
             for turn in report["turns"]:
                 turn["overhead_ms"] = _overhead_ms(turn, settings, stack, report["tool_calls"])
@@ -124,7 +126,16 @@ async def run_demo(
             f"delays): median {statistics.median(overheads):.0f} ms, max {max(overheads):.0f} ms "
             f"over {len(overheads)} turns"
         )
-    print(f"recorded in {stored_in}; review them with:")
+    for report in reports.values():
+        handoff = report["dialplan_handoff"]
+        if handoff.get("decision") == "transfer":
+            print(
+                f"\n{report['scenario']}: the dialplan's GET /calls/{report['call_id'][:8]}…"
+                "/handoff?format=plain gives (URL-encoded on the wire, read with HASH()):"
+            )
+            for key in ("decision", "reason", "queue", "caller_wants", "summary"):
+                print(f"  {key:<12} = {handoff.get(key, '')}")
+    print(f"\nrecorded in {stored_in}; review them with:")
     print("  .venv/bin/callproc calls list")
     for report in reports.values():
         print(f"  .venv/bin/callproc calls show {report['call_id'][:8]}   # {report['scenario']}")
@@ -157,8 +168,8 @@ def _overhead_ms(
     the answer (one per model response, as the scripted model does), one more model request
     with its streamed arguments, and the store's answer.
     """
-    if turn["voice_to_voice_ms"] is None or not turn["bot"]:
-        return None
+    if turn["voice_to_voice_ms"] is None or not turn["bot"] or turn["llm_first_token_ms"] is None:
+        return None  # no answer, or one said without the model (a fixed phrase)
     stt, llm, tts = stack.stt.knobs, stack.llm.knobs, stack.tts.knobs
     turn_wait = max(
         (settings.turn.vad_stop_secs + settings.turn.user_speech_timeout_secs) * 1000,
@@ -180,14 +191,13 @@ async def _place(
     scenario: Scenario,
     codes: dict[str, int],
     names_by_call: dict[uuid.UUID, str],
-) -> tuple[CallResult, ScenarioPlayer]:
+) -> tuple[CallResult, ScenarioPlayer, dict[str, str]]:
     call_id = uuid.uuid4()
     names_by_call[call_id] = scenario.name
     player = ScenarioPlayer(scenario, codes)
+    http = f"http://127.0.0.1:{service.http_port}"
     if scenario.caller_number:
-        await report_caller_number(
-            f"http://127.0.0.1:{service.http_port}", call_id, scenario.caller_number
-        )
+        await report_caller_number(http, call_id, scenario.caller_number, service.api_token)
     result = await run_call(
         "127.0.0.1",
         service.server.port,
@@ -195,8 +205,10 @@ async def _place(
         rate=service.settings.audiosocket.sample_rate,
         call_id=call_id,
     )
+    # As the dialplan does the moment AudioSocket() returns: what now?
+    handoff = dict(parse_qsl(await fetch_handoff(http, call_id, service.api_token)))
     await service.server.wait_idle(timeout=5)
-    return result, player
+    return result, player, handoff
 
 
 def _report(
@@ -228,6 +240,10 @@ def _report(
             expectations["orders at the catalogue price"] = all(
                 o["total_uah"] == o["catalogue_total_uah"] for o in store_orders.values()
             )
+    if expect.handoff_reason is not None:
+        expectations[f"handoff reason {expect.handoff_reason}"] = (
+            call is not None and call.end_detail.get("reason") == expect.handoff_reason
+        )
     if expect.outcome is not None:
         expectations[f"outcome {expect.outcome}"] = (
             call is not None and call.outcome == expect.outcome

@@ -1,15 +1,16 @@
-"""What a call does when a service fails: apologise once, then end the call politely.
+"""What a call does when a service fails: apologise once, then hand the call to an operator.
 
 DESIGN.md's failure policy: never dead air, never a crash. The first failure (an error, or a
 stage past its deadline) interrupts whatever was stuck and plays the apology; the caller
-can simply say it again. A second failure in a row plays the goodbye and the bot hangs up
-(AudioSocket 0x00), so the dialplan takes the call on (to the operators). Any answer the
+can simply say it again. A second failure in a row gives the call to the operators, with
+the reason ``recognition_failures`` when speech recognition was what failed each time and
+``service_failure`` otherwise; the call says the transfer phrase itself. Any answer the
 caller hears in between resets the count.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from bot.prompts import PromptSet
 from observability.logging import get_logger
@@ -19,7 +20,6 @@ from processors.fallback_speech import FallbackSpeech
 log = get_logger("bot.failure_policy")
 
 GIVE_UP_AFTER = 2  # consecutive failures
-OUTCOME = "service_failure"
 
 
 class FailurePolicy:
@@ -27,9 +27,9 @@ class FailurePolicy:
 
     Args:
         speaker: Where fixed phrases are played from.
-        phrases: Pre-rendered audio of ``apology`` and ``goodbye_after_failure``.
-        prompts: The texts of those phrases.
-        on_give_up: Told the call's outcome just before the bot ends the call.
+        phrases: Pre-rendered audio of ``apology``.
+        prompts: The texts of the phrases.
+        on_give_up: Awaited with the transfer reason on the last failure.
     """
 
     def __init__(
@@ -37,7 +37,7 @@ class FailurePolicy:
         speaker: FallbackSpeech,
         phrases: dict[str, bytes],
         prompts: PromptSet,
-        on_give_up: Callable[[str], None],
+        on_give_up: Callable[[str], Awaitable[None]],
     ) -> None:
         self._speaker = speaker
         self._phrases = phrases
@@ -58,15 +58,14 @@ class FailurePolicy:
             self.consecutive = 0
 
     async def handle_failure(self, stage: str, reason: str) -> None:
-        """Apologise, or on a repeated failure say goodbye and end the call."""
+        """Apologise, or on a repeated failure hand the call to an operator."""
         self.consecutive += 1
         self.failures.append((stage, reason))
         log.warning("stage failed", stage=stage, reason=reason, consecutive=self.consecutive)
         if self.consecutive >= GIVE_UP_AFTER:
-            self._on_give_up(OUTCOME)
-            await self._say("goodbye_after_failure", then_end=True)
+            recent = [s for s, _ in self.failures[-self.consecutive :]]
+            why = "recognition_failures" if set(recent) == {"stt"} else "service_failure"
+            await self._on_give_up(why)
         else:
-            await self._say("apology")
-
-    async def _say(self, name: str, *, then_end: bool = False) -> None:
-        await self._speaker.say(self._phrases[name], self._prompts.phrase(name), then_end=then_end)
+            name = "apology"
+            await self._speaker.say(self._phrases[name], self._prompts.phrase(name))

@@ -1,7 +1,7 @@
 """Fixed phrases rendered to audio once at start-up, for when speech synthesis itself fails.
 
-The failure policy must be able to apologise and say goodbye even when Text-to-Speech is the
-service that broke, so these phrases do not go through the call's TTS at all: they are
+The failure policy must be able to apologise and hand the call over even when Text-to-Speech
+is the service that broke, so these phrases do not go through the call's TTS at all: they are
 synthesized once per process with the configured Google voice (unary request), or, if that
 is not possible, with the offline espeak-ng voice, and played as plain audio.
 """
@@ -23,7 +23,7 @@ from observability.logging import get_logger
 
 log = get_logger("bot.phrases")
 
-FALLBACK_PHRASES = ("apology", "goodbye_after_failure")
+FALLBACK_PHRASES = ("apology", "transfer", "transfer_after_failure")
 RENDER_TIMEOUT_SECS = 10.0
 
 

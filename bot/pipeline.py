@@ -31,6 +31,7 @@ from bot.settings import Settings
 from bot.tools import StoreTools, tools_schema
 from processors.echo import EchoProcessor
 from processors.fallback_speech import FallbackSpeech
+from processors.operator_request import OperatorRequest
 from transports.audiosocket.transport import AudioSocketParams, AudioSocketTransport
 
 
@@ -52,6 +53,7 @@ def voice_processors(
     prompts: PromptSet,
     fallback: FallbackSpeech,
     tools: StoreTools,
+    operator_request: OperatorRequest,
 ) -> list[FrameProcessor]:
     """The store assistant: VAD, STT, Claude and TTS between the two ends of the transport.
 
@@ -60,7 +62,8 @@ def voice_processors(
     turn (an interim transcript of a cough must not), and a turn ends once VAD reports
     silence, the caller has not resumed within ``user_speech_timeout_secs``, and the final
     transcript is in. The greeting cannot be interrupted: the caller is muted until the
-    bot's first answer is complete.
+    bot's first answer is complete. Asking for a person (or pressing 0) goes to the
+    operators without the model (``OperatorRequest``, right after speech-to-text).
     """
     turn = settings.turn
     vad = SileroVADAnalyzer(
@@ -92,6 +95,7 @@ def voice_processors(
     return [
         transport.input(),
         build_stt(settings, backends),
+        operator_request,
         user,
         llm,
         build_tts(settings, backends),
@@ -116,6 +120,7 @@ def build_worker(
     prompts: PromptSet | None = None,
     fallback: FallbackSpeech | None = None,
     tools: StoreTools | None = None,
+    operator_request: OperatorRequest | None = None,
     observers: list[BaseObserver] | None = None,
 ) -> PipelineWorker:
     """Assemble the call's pipeline and wrap it in a worker with telephony-safe options.
@@ -125,8 +130,12 @@ def build_worker(
     """
     rate = settings.audiosocket.sample_rate
     if settings.pipeline == "voice":
-        assert backends and prompts and fallback and tools, "the voice pipeline needs its services"
-        processors = voice_processors(settings, transport, backends, prompts, fallback, tools)
+        assert backends and prompts and fallback and tools and operator_request, (
+            "the voice pipeline needs its services"
+        )
+        processors = voice_processors(
+            settings, transport, backends, prompts, fallback, tools, operator_request
+        )
     else:
         processors = [transport.input(), EchoProcessor(), transport.output()]
     worker = PipelineWorker(

@@ -17,7 +17,8 @@ PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 REQUIRED_PHRASES = (
     "greeting",
     "apology",
-    "goodbye_after_failure",
+    "transfer",
+    "transfer_after_failure",
     "tool_store_unavailable",
     "tool_not_found",
     "tool_order_refused",

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 import uuid
 from collections.abc import Callable
 
 from aiohttp import web
 
 from bot.call import Call, CallRegistry
+from bot.dialplan_api import DialplanApi
+from bot.handoff.desk import HandoffDesk
 from bot.http import CheckResult, bound_port, build_app, start_http
 from bot.phrases import render_phrases
 from bot.prompts import PromptSet, load_prompts
+from bot.secrets_store import stored_secret
 from bot.services import Backends, open_backends
 from bot.settings import Settings
 from bot.storage import records
@@ -30,8 +32,6 @@ log = get_logger("bot.service")
 
 HANGUP_GRACE_SECS = 3.0  # after the drain time: bot hangups in flight, then cancel
 LANGUAGES = ("uk-UA", "ru-RU", "en-US")  # every prompt set is versioned in the database
-CALLER_TTL_SECS = 30.0  # between the dialplan's POST of the caller number and AudioSocket()
-MAX_PENDING_CALLERS = 10_000
 
 
 class Service:
@@ -59,9 +59,17 @@ class Service:
         self.prompts: PromptSet | None = None
         self.phrases: dict[str, bytes] | None = None
         self.storage: Storage | None = None
-        # Caller numbers the dialplan reported before AudioSocket(), as keyed hashes only.
-        self._callers: dict[uuid.UUID, tuple[str, float]] = {}
+        self.handoffs: HandoffDesk | None = None
+        self.dialplan: DialplanApi | None = None
         self.on_call: list[Callable[[Call], None]] = []  # told of each call as it starts
+
+    @property
+    def api_token(self) -> str:
+        """The token the dialplan presents (configured, or made once in the data folder)."""
+        configured = self.settings.http.api_token
+        if configured is not None:
+            return configured.get_secret_value()
+        return stored_secret(self.settings.data_dir, "api-token")
 
     @property
     def http_port(self) -> int:
@@ -81,15 +89,25 @@ class Service:
                 self.prompts = load_prompts(self.settings.language, store=self.settings.store_name)
                 self.backends = await open_backends(self.settings)
                 self.phrases = await render_phrases(self.settings, self.backends, self.prompts)
+                self.handoffs = HandoffDesk(
+                    self.settings.handoff,
+                    self.storage,
+                    self.backends.anthropic,
+                    self.settings.llm.model,
+                )
+            self.dialplan = DialplanApi(self.api_token, self.storage, self.handoffs)
+            await self._listen()
         except BaseException:
             await self.stop()
             raise
+
+    async def _listen(self) -> None:
         await self.server.start()
         app = build_app(
             {"audiosocket": self._audiosocket_ready},
             degraded={"postgres": self._postgres_ready, "redis": self._redis_ready},
         )
-        app.router.add_post("/calls/{call_uuid}/caller", self._caller_number)
+        self.dialplan.routes(app)
         self._http = await start_http(app, self.settings.http.host, self.settings.http.port)
 
     async def run_until_signal(self) -> None:
@@ -142,7 +160,8 @@ class Service:
             prompts=self.prompts,
             phrases=self.phrases,
             storage=self.storage,
-            caller_number_hash=self._take_caller(call_id),
+            caller_number_hash=self.dialplan.take_caller(call_id) if self.dialplan else None,
+            handoffs=self.handoffs,
         )
         for listener in self.on_call:
             listener(call)
@@ -158,31 +177,6 @@ class Service:
         if self.server.at_capacity:
             return CheckResult(False, f"at capacity ({self.server.active_calls} calls)")
         return CheckResult(True, f"{self.server.active_calls} active calls")
-
-    async def _caller_number(self, request: web.Request) -> web.Response:
-        """``POST /calls/{uuid}/caller`` with ``number=...``: the dialplan's CALLERID(num).
-
-        Asterisk's ``CURL(url,number=...)`` posts it just before ``AudioSocket()``; only a
-        keyed hash is kept (for the call's record), for ``CALLER_TTL_SECS``.
-        """
-        try:
-            call_id = uuid.UUID(request.match_info["call_uuid"])
-        except ValueError:
-            return web.Response(status=400, text="bad call id")
-        number = (await request.post()).get("number")
-        digits = "".join(c for c in str(number or "") if c.isdigit())
-        if not 3 <= len(digits) <= 20 or self.storage is None:
-            return web.Response(status=400, text="bad number")
-        now = time.monotonic()
-        self._callers = {k: v for k, v in self._callers.items() if v[1] > now}
-        if len(self._callers) < MAX_PENDING_CALLERS:
-            hashed = records.caller_number_hash(digits, self.storage.caller_key)
-            self._callers[call_id] = (hashed, now + CALLER_TTL_SECS)
-        return web.Response(text="ok")
-
-    def _take_caller(self, call_id: uuid.UUID) -> str | None:
-        entry = self._callers.pop(call_id, None)
-        return entry[0] if entry is not None and entry[1] > time.monotonic() else None
 
     async def _postgres_ready(self) -> CheckResult:
         assert self.storage is not None

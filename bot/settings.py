@@ -73,10 +73,68 @@ class AudioSocketSettings(BaseModel):
 
 
 class HttpSettings(BaseModel):
-    """The HTTP app: health, readiness and (later) metrics and the handoff API."""
+    """The HTTP app: health, readiness, the handoff API for the dialplan, the operator console."""
 
     host: str = Field("0.0.0.0", description="Address the HTTP app listens on.")
     port: Port = Field(8080, description="Port of the HTTP app.")
+    api_token: SecretStr | None = Field(
+        None,
+        description="Token the dialplan sends (?token=... or Authorization: Bearer) to read "
+        "handoffs and report caller numbers; unset means a random one kept in "
+        "<data dir>/secrets/api-token.",
+    )
+    console_token: SecretStr | None = Field(
+        None,
+        description="Password of the operator console (/console); unset means a random one "
+        "kept in <data dir>/secrets/console-token.",
+    )
+    public_url: str | None = Field(
+        None,
+        description="How operators reach this service (e.g. https://callproc.lan:8080), for "
+        "links in notifications.",
+    )
+
+
+class HandoffSettings(BaseModel):
+    """Handing calls to operators: the summary, the queue, notifications."""
+
+    language: Literal["uk-UA", "ru-RU", "en-US"] = Field(
+        "uk-UA", description="Language of the operator's summary."
+    )
+    summary_deadline_secs: float = Field(
+        2.0,
+        gt=0,
+        le=10,
+        description="Longest wait for the model's summary; after it the transfer goes on with "
+        "the summary assembled from the call record.",
+    )
+    summary_model: str | None = Field(
+        None, description="Claude model for the summary; unset means the conversation's model."
+    )
+    queue: str = Field(
+        "operators", description="Asterisk queue the dialplan puts transferred calls in."
+    )
+    webhook_url: str | None = Field(
+        None, description="POST each handoff as JSON here (e.g. a CRM or a helpdesk)."
+    )
+    telegram_bot_token: SecretStr | None = Field(
+        None, description="Telegram bot token; with telegram_chat_id, each handoff is posted."
+    )
+    telegram_chat_id: str | None = Field(None, description="Telegram chat for handoffs.")
+    telegram_api_url: str = Field(
+        "https://api.telegram.org", description="Telegram Bot API base URL."
+    )
+    slack_webhook_url: SecretStr | None = Field(
+        None, description="Slack incoming-webhook URL; each handoff is posted."
+    )
+    notify_template: str = Field(
+        "📞 {reason_text}\n{summary}\nCall {call_short} · {console_link}",
+        description="Text of Telegram/Slack messages; fields: reason, reason_text, summary, "
+        "caller_wants, call_uuid, call_short, console_link.",
+    )
+    notify_retries: int = Field(
+        3, ge=0, le=10, description="Retries of a failed notification (with backoff)."
+    )
 
 
 class SpeechSettings(BaseModel):
@@ -322,6 +380,7 @@ class Settings(BaseSettings):
     turn: TurnSettings = Field(default_factory=TurnSettings)
     deadlines: DeadlineSettings = Field(default_factory=DeadlineSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    handoff: HandoffSettings = Field(default_factory=HandoffSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
 

@@ -4,7 +4,7 @@ Sits between the TTS service and the output transport. The failure policy calls
 :meth:`FallbackSpeech.say` when a service has failed: it first interrupts whatever the bot
 was doing (cancelling the stuck LLM or TTS work and dropping queued audio), then sends the
 phrase's audio, which cannot be interrupted, followed by its text so the transcript and the
-LLM context show what the caller heard.
+LLM context show what the caller heard. :meth:`FallbackSpeech.end` ends the call behind it.
 """
 
 from __future__ import annotations
@@ -43,4 +43,8 @@ class FallbackSpeech(FrameProcessor):
         spoken.interruptible = False
         await self.push_frame(spoken)
         if then_end:
-            await self.push_frame(EndWorkerFrame(reason="service failure"))
+            await self.end("service failure")
+
+    async def end(self, reason: str) -> None:
+        """End the call once everything queued before has been played (then 0x00)."""
+        await self.push_frame(EndWorkerFrame(reason=reason))

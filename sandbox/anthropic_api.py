@@ -87,7 +87,8 @@ class ReplySpec(_Strict):
 
     Parameters:
         text: ``str.format_map`` template over ``result`` (parsed tool result), ``results``
-            (all parsed tool results, in order), ``user`` (latest user text) and ``last``
+            (all parsed tool results, in order), ``user`` (latest user text), ``user_json``
+            (that text parsed as JSON, if it is JSON) and ``last``
             (the latest parsed result of each tool name anywhere in the conversation, e.g.
             ``{last[create_order][total_uah]}``). A tool input value that is a single
             ``{...}`` placeholder keeps the referenced value's type (a number stays a number).
@@ -152,6 +153,13 @@ def _latest_results(messages: list[dict[str, Any]]) -> dict[str, Any]:
                 if name is not None:
                     latest[name] = _parse_result(b.get("content"))
     return latest
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def _parse_result(content: Any) -> Any:
@@ -224,6 +232,7 @@ class Script(_Strict):
                 "result": own[0] if own else None,
                 "results": [r for _, r in results],
                 "user": user_text,
+                "user_json": _json_or_none(user_text),
                 "last": latest,
             }
             return self._render(rule.reply, rule.name or f"rule[{index}]", values, request_body)
@@ -231,6 +240,7 @@ class Script(_Strict):
             "result": None,
             "results": [r for _, r in results],
             "user": user_text,
+            "user_json": _json_or_none(user_text),
             "last": latest,
         }
         return self._render(self.default, "default", values, request_body)

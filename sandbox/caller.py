@@ -301,16 +301,28 @@ class Caller:
 CallDriver = Callable[[Caller], Awaitable[None]]
 
 
-async def report_caller_number(http_url: str, call_id: uuid.UUID, number: str) -> None:
+async def report_caller_number(http_url: str, call_id: uuid.UUID, number: str, token: str) -> None:
     """What the dialplan does before ``AudioSocket()``: POST the caller's number for the call.
 
-    The Asterisk equivalent is ``CURL(http://HOST:8080/calls/${UUID}/caller,number=...)``.
+    The Asterisk equivalent is ``CURL(http://HOST:8080/calls/${UUID}/caller?token=...,number=...)``.
     """
+    url = f"{http_url}/calls/{call_id}/caller"
     async with (
         aiohttp.ClientSession() as session,
-        session.post(f"{http_url}/calls/{call_id}/caller", data={"number": number}) as response,
+        session.post(url, params={"token": token}, data={"number": number}) as response,
     ):
         response.raise_for_status()
+
+
+async def fetch_handoff(http_url: str, call_id: uuid.UUID, token: str) -> str:
+    """What the dialplan does after ``AudioSocket()`` returns: read the call's decision (plain)."""
+    url = f"{http_url}/calls/{call_id}/handoff"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(url, params={"format": "plain", "token": token}) as response,
+    ):
+        response.raise_for_status()
+        return await response.text()
 
 
 async def run_call(

@@ -72,6 +72,7 @@ class Expect:
     interrupted_turns: int | None = None
     outcome: str | None = None
     orders_placed: int | None = None
+    handoff_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,7 @@ def load_scenario(path: Path) -> Scenario:
             interrupted_turns=expect.get("interrupted_turns"),
             outcome=expect.get("outcome"),
             orders_placed=expect.get("orders_placed"),
+            handoff_reason=expect.get("handoff_reason"),
         ),
         caller_number=str(data["caller_number"]) if data.get("caller_number") else None,
     )

@@ -41,6 +41,8 @@ def split_password(dsn: str) -> tuple[str, str | None]:
         return dsn, None
     user = parts.username or ""
     host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     netloc = f"{user}@{host}" if user else host
@@ -69,14 +71,20 @@ async def _run(program: str, *args: str, dsn: str) -> None:
 
 async def backup(dsn: str, folder: Path, *, now: datetime | None = None) -> BackupResult:
     """Dump the schema to ``folder/callproc-YYYYmmdd-HHMMSS.dump``."""
-    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True, mode=0o700)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
     path = folder / f"callproc-{stamp}.dump"
+    # Transcripts inside: created private first, pg_dump then writes into it (mode kept).
+    await asyncio.to_thread(_private_file, path)
     started = time.monotonic()
     await _run(
         "pg_dump", "--format=custom", f"--schema={SCHEMA}", "--no-owner", f"--file={path}", dsn=dsn
     )
     return BackupResult(path, await _size(path), time.monotonic() - started)
+
+
+def _private_file(path: Path) -> None:
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
 
 
 async def _size(path: Path) -> int:

@@ -9,6 +9,7 @@ RecordWriter` calls :meth:`Database.apply` in the background.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -44,21 +45,38 @@ _SQL = {
             {_STAGE_UPDATES}""",
     "tool_call": f"""
         INSERT INTO {S}.tool_calls (call_uuid, seq, turn_index, name, arguments, status,
-                                    duration_ms, at_ms)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                                    duration_ms, at_ms, result)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
         ON CONFLICT (call_uuid, seq) DO UPDATE SET
-            status = EXCLUDED.status, duration_ms = EXCLUDED.duration_ms""",
+            status = EXCLUDED.status, duration_ms = EXCLUDED.duration_ms,
+            result = EXCLUDED.result""",
     "handoff": f"""
         INSERT INTO {S}.handoffs (call_uuid, reason, caller_wants, summary, created_at)
         VALUES ($1, $2, $3, $4, $5)
         ON CONFLICT (call_uuid) DO UPDATE SET
             reason = EXCLUDED.reason, caller_wants = EXCLUDED.caller_wants,
             summary = EXCLUDED.summary""",
+    "handoff_delivered": f"""
+        UPDATE {S}.handoffs SET delivered_at = coalesce(delivered_at, $2) WHERE call_uuid = $1""",
+    "handoff_acknowledged": f"""
+        UPDATE {S}.handoffs SET acknowledged_at = coalesce(acknowledged_at, $2)
+        WHERE call_uuid = $1""",
     "call_ended": f"""
         UPDATE {S}.calls SET ended_at = $2, duration_ms = $3, outcome = $4,
                              outcome_reason = $5, turns = $6, latency = $7
         WHERE call_uuid = $1""",
 }
+
+
+class RecordError(ValueError):
+    """A record that cannot be turned into SQL (a wrong kind, a missing or malformed field)."""
+
+
+def _statement(r: Record) -> tuple[str, tuple[Any, ...]]:
+    try:
+        return _SQL[r["kind"]], _args(r)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise RecordError(f"record {r.get('kind')!r}: {type(e).__name__}") from None
 
 
 def _args(r: Record) -> tuple[Any, ...]:
@@ -96,9 +114,12 @@ def _args(r: Record) -> tuple[Any, ...]:
             r["status"],
             r["duration_ms"],
             r["at_ms"],
+            None if r.get("result") is None else json.dumps(r["result"], ensure_ascii=False),
         )
     if kind == "handoff":
         return (call, r["reason"], r["caller_wants"], r["summary"], _time(r["created_at"]))
+    if kind in ("handoff_delivered", "handoff_acknowledged"):
+        return (call, _time(r["at"]))
     if kind == "call_ended":
         return (
             call,
@@ -128,9 +149,12 @@ class Database:
         self._dsn = dsn
         self._timeout = connect_timeout
         self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
 
     async def _connection_pool(self) -> asyncpg.Pool:
-        if self._pool is None:
+        async with self._opening:  # the writer and a readiness check may ask at once
+            if self._pool is not None:
+                return self._pool
             self._pool = await asyncpg.create_pool(
                 self._dsn,
                 min_size=1,
@@ -139,7 +163,7 @@ class Database:
                 command_timeout=30,
                 max_inactive_connection_lifetime=60,
             )
-        return self._pool
+            return self._pool
 
     async def close(self) -> None:
         """Close the pool."""
@@ -159,11 +183,16 @@ class Database:
         await pool.fetchval("SELECT 1", timeout=self._timeout)
 
     async def apply(self, records: Sequence[Record]) -> None:
-        """Write ``records`` in one transaction (idempotent)."""
+        """Write ``records`` in one transaction (idempotent).
+
+        Raises:
+            RecordError: A record is malformed (nothing was written).
+        """
+        statements = [_statement(record) for record in records]  # before touching the database
         pool = await self._connection_pool()
         async with pool.acquire(timeout=self._timeout) as conn, conn.transaction():
-            for record in records:
-                await conn.execute(_SQL[record["kind"]], *_args(record))
+            for sql, args in statements:
+                await conn.execute(sql, *args)
 
     async def list_calls(self, limit: int = 20) -> list[dict[str, Any]]:
         """The most recent calls, newest first."""
@@ -266,7 +295,7 @@ def _plain(row: asyncpg.Record) -> dict[str, Any]:
             value = str(value)
         elif isinstance(value, datetime):
             value = value.isoformat()
-        elif key in ("latency", "arguments") and isinstance(value, str):
+        elif key in ("latency", "arguments", "result") and isinstance(value, str):
             value = json.loads(value)
         out[key] = value
     return out

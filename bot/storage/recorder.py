@@ -8,6 +8,7 @@ when the end of their turn is decided, the bot's when the next turn starts or th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bot.storage import records
 from bot.storage.sessions import SessionStore
@@ -73,33 +74,27 @@ class CallRecorder:
             self.writer.submit(records.tool_call(self.call_uuid, seq, line.tool))
             self.sessions.update(self.call_uuid, last_tool=line.tool.name)
 
-    def handoff(self, *, reason: str, caller_wants: str | None, summary: str | None) -> None:
-        """The call goes to an operator."""
-        created_at = records.now_iso()
+    def handoff(self, handoff: dict[str, Any]) -> None:
+        """The call goes to an operator (``Handoff.as_dict()``)."""
         self.writer.submit(
             records.handoff(
                 self.call_uuid,
-                reason=reason,
-                caller_wants=caller_wants,
-                summary=summary,
-                created_at=created_at,
+                reason=handoff["reason"],
+                caller_wants=handoff.get("caller_wants"),
+                summary=handoff.get("summary"),
+                created_at=handoff["created_at"],
             )
         )
         self.sessions.update(self.call_uuid, state="transferring")
-        self.sessions.put_handoff(
-            self.call_uuid,
-            {
-                "call_uuid": self.call_uuid,
-                "reason": reason,
-                "caller_wants": caller_wants,
-                "summary": summary,
-                "created_at": created_at,
-            },
-        )
+        self.sessions.put_handoff(self.call_uuid, handoff)
 
     def ended(self, *, outcome: str, reason: str | None, duration_ms: int) -> None:
         """The call is over."""
         self._bot_said(self.record.turns[-1])
+        for seq, call in enumerate(self.record.tool_calls):
+            if call.status == "running":  # the call ended under it (a hangup mid-lookup)
+                call.status = "unfinished"
+                self.writer.submit(records.tool_call(self.call_uuid, seq, call))
         self.writer.submit(
             records.call_ended(
                 self.call_uuid,

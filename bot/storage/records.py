@@ -123,6 +123,7 @@ def tool_call(call_uuid: str, seq: int, call: ToolCall) -> Record:
         "status": call.status,
         "duration_ms": call.duration_ms,
         "at_ms": _offset_ms(call.started),
+        "result": call.result,
     }
 
 
@@ -138,6 +139,16 @@ def handoff(
         "summary": summary,
         "created_at": created_at,
     }
+
+
+def handoff_delivered(call_uuid: str, at: str) -> Record:
+    """The dialplan read the handoff (the operator queue has the call and its summary)."""
+    return {"kind": "handoff_delivered", "call_uuid": call_uuid, "at": at}
+
+
+def handoff_acknowledged(call_uuid: str, at: str) -> Record:
+    """An operator marked the handoff as seen in the console."""
+    return {"kind": "handoff_acknowledged", "call_uuid": call_uuid, "at": at}
 
 
 def call_ended(

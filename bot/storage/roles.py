@@ -29,9 +29,10 @@ def cluster_statements(owner_password: str | None, app_password: str | None) -> 
 
     def role(name: str, options: str, password: str | None) -> str:
         secret = f" PASSWORD {_literal(password)}" if password else ""
+        again = f" ELSE ALTER ROLE {name}{secret};" if secret else ""  # the printed one works
         return (
             f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') THEN "
-            f"CREATE ROLE {name} {options}{secret}; END IF; END $$"
+            f"CREATE ROLE {name} {options}{secret};{again} END IF; END $$"
         )
 
     return [
@@ -52,7 +53,7 @@ def database_statements(database: str = DATABASE) -> list[str]:
     return [
         "CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA public",
         f"REVOKE ALL ON DATABASE {database} FROM PUBLIC",
-        f"GRANT CONNECT, TEMPORARY ON DATABASE {database} TO {READ_WRITE}",
+        f"GRANT CONNECT ON DATABASE {database} TO {READ_WRITE}",
         f"GRANT ALL ON DATABASE {database} TO {OWNER}",
     ]
 

@@ -9,11 +9,11 @@ their records wait in the writer until it is back.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 from dataclasses import dataclass
 
+import asyncpg
+
+from bot.secrets_store import stored_secret
 from bot.settings import Settings
 from bot.storage.database import Database
 from bot.storage.embedded import EmbeddedPostgres, EmbeddedRedis
@@ -24,6 +24,16 @@ from bot.storage.writer import RecordWriter
 from observability.logging import get_logger
 
 log = get_logger("bot.storage")
+
+# A database that cannot be reached *now* (down, starting up, full): calls go on anyway.
+UNREACHABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+)
 
 
 class StorageError(RuntimeError):
@@ -77,7 +87,7 @@ async def open_postgres(settings: Settings, *, check_schema: bool = True) -> Pos
     if check_schema:
         try:
             revision = await current_revision(app, settings.database.connect_timeout_secs)
-        except (OSError, TimeoutError) as e:
+        except UNREACHABLE as e:
             log.warning(
                 "postgres unreachable at start-up, records will wait", error=type(e).__name__
             )
@@ -166,16 +176,4 @@ def caller_number_key(settings: Settings) -> bytes:
     """The caller-number hash key: from the settings, else a random one kept on disk."""
     if settings.database.caller_number_key is not None:
         return settings.database.caller_number_key.get_secret_value().encode()
-    path = settings.data_dir / "secrets" / "caller-number.key"
-    with contextlib.suppress(FileNotFoundError):
-        return bytes.fromhex(path.read_text().strip())
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = secrets.token_bytes(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it just now
-        return bytes.fromhex(path.read_text().strip())
-    with os.fdopen(fd, "w") as f:
-        f.write(key.hex())
-    log.info("caller-number key created", path=str(path))
-    return key
+    return stored_secret(settings.data_dir, "caller-number.key").encode()

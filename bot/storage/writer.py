@@ -1,22 +1,28 @@
 """Writes call records to PostgreSQL in the background, and loses none when it is down.
 
-A call hands each record to :meth:`RecordWriter.submit`, which never blocks and never
-raises: the audio path does not wait for the database. One background task writes records
+A call hands each record to :meth:`RecordWriter.submit`, which never blocks on the database
+and never raises: the audio path does not wait for it. One background task writes records
 in order, in batches. While PostgreSQL is unreachable the records stay in memory (up to
 ``buffer`` of them) and the task retries with backoff; beyond that they are appended to a
-spill file (``<spill_dir>/records-<pid>-b.jsonl``), and written from there once the
-database is back. On shutdown whatever could not be written goes to a spill file too, and
-the next process to start writes it. Records are idempotent, so writing one twice (a replay
-after a crash mid-batch) changes nothing.
+spill file, and written from there once the database is back. On shutdown whatever could
+not be written goes to a spill file too, and the next process to start writes it. Records
+are idempotent, so writing one twice (a replay after a crash mid-batch) changes nothing.
 
-A record the database refuses for what it contains (an integrity or data error) would block
-the queue forever; it is set aside in ``rejected.jsonl`` with a log line instead.
+Spill files (``<spill_dir>/records-<pid>-<run>-{a,b}.jsonl``, mode 0600: they hold
+transcripts) are owned through an exclusive ``flock``: a live writer holds its own, a
+crashed one's is released by the kernel, and a new writer adopts exactly the files it can
+lock - so two processes never replay the same file, and a reused process id does not matter.
+
+A record the database refuses for what it contains (an integrity or data error, or one that
+cannot even be turned into SQL) would block the queue forever; it is set aside in
+``rejected.jsonl`` with a log line instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
 import time
@@ -26,7 +32,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bot.storage.embedded import process_alive
+from bot.storage.database import RecordError
 from bot.storage.records import Record
 from observability.logging import get_logger
 
@@ -36,7 +42,7 @@ Apply = Callable[[list[Record]], Awaitable[None]]
 BATCH = 200
 RETRY_FIRST_SECS = 0.2
 # What the database says about a record's *content*: retrying will not help.
-_REFUSED = (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError)
+_REFUSED = (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError, RecordError)
 
 
 class _SpillFile:
@@ -45,22 +51,53 @@ class _SpillFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.offset = 0  # bytes already written to the database
+        self._lock: int | None = None
 
-    @property
-    def pending(self) -> bool:
-        return self.path.exists() and self.path.stat().st_size > self.offset
+    def lock(self) -> bool:
+        """Own the file (create it if needed); False if another live process owns it."""
+        if self._lock is not None:
+            return True
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._lock = fd
+        return True
+
+    def release(self) -> None:
+        """Give up ownership (the process's end does it too)."""
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+    def size(self) -> int:
+        """Bytes in the file (0 if it is gone)."""
+        try:
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
 
     def append(self, records: list[Record]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as f:
-            for record in records:
-                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, lines)
+        finally:
+            os.close(fd)
 
     def peek(self, limit: int) -> tuple[list[Record], int]:
         """Up to ``limit`` records from the read position, and the offset after them."""
         records: list[Record] = []
         offset = self.offset
-        with self.path.open("rb") as f:
+        try:
+            f = self.path.open("rb")
+        except FileNotFoundError:
+            return records, offset
+        with f:
             f.seek(offset)
             while len(records) < limit:
                 line = f.readline()
@@ -76,6 +113,7 @@ class _SpillFile:
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
         self.offset = 0
+        self.release()
 
 
 class RecordWriter:
@@ -104,8 +142,10 @@ class RecordWriter:
         self._retry_max = retry_max_secs
         self._on_failure = on_failure
         self._memory: deque[Record] = deque()
-        self._spill = _SpillFile(spill_dir / f"records-{os.getpid()}-b.jsonl")
-        self._spilling = False
+        run = f"records-{os.getpid()}-{time.time_ns():x}"
+        self._run_name = run
+        self._spill = _SpillFile(spill_dir / f"{run}-b.jsonl")
+        self._spilling = False  # records go to the spill file until it is drained
         self._backlog: list[_SpillFile] = []
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -115,20 +155,24 @@ class RecordWriter:
         self.written = 0
         self.spilled = 0
         self.rejected = 0
+        self.lost = 0
 
     # The calls' side
 
     def submit(self, record: Record) -> None:
-        """Queue ``record`` for writing; returns at once."""
+        """Queue ``record`` for writing; returns at once and never raises."""
         if self._spilling or len(self._memory) >= self._buffer:
-            if not self._spilling:
-                log.warning("record buffer full, spilling to disk", file=str(self._spill.path))
-            self._spilling = True
             try:
+                self._spill.lock()  # ours for as long as this process lives
                 self._spill.append([record])
-                self.spilled += 1
-            except OSError as e:
+            except Exception as e:  # a full disk, an unencodable text: say so, go on
+                self.lost += 1
                 log.error("record lost: spill file not writable", error=type(e).__name__)
+            else:
+                if not self._spilling:
+                    log.warning("record buffer full, spilling to disk", file=self._spill.path.name)
+                self._spilling = True
+                self.spilled += 1
         else:
             self._memory.append(record)
         self._idle.clear()
@@ -147,12 +191,12 @@ class RecordWriter:
     # Lifecycle
 
     def start(self) -> None:
-        """Start writing, beginning with spill files left by earlier processes."""
-        self._backlog = [
-            _SpillFile(p)
-            for p in sorted(self._dir.glob("records-*.jsonl"))
-            if p != self._spill.path and not process_alive(_pid_of(p))
-        ]
+        """Start writing, beginning with spill files left by processes that are gone."""
+        mine = {self._spill.path}
+        for path in sorted(self._dir.glob("records-*.jsonl")):
+            left = _SpillFile(path)
+            if path not in mine and left.lock():
+                self._backlog.append(left)
         if self._backlog:
             log.info("writing records left by an earlier run", files=len(self._backlog))
             self._idle.clear()
@@ -169,30 +213,41 @@ class RecordWriter:
 
     async def close(self, timeout: float = 5.0) -> None:
         """Write what can be written within ``timeout``; keep the rest in a spill file."""
-        if self._task is None:
-            return
-        await self.flush(timeout)
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        if self._task is not None:
+            await self.flush(timeout)
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
         if self._memory:
-            # Older than anything in this process's spill file: a name that sorts first.
-            leftover = _SpillFile(self._dir / f"records-{os.getpid()}-a.jsonl")
-            leftover.append(list(self._memory))
-            log.warning("records kept for the next start", records=len(self._memory))
+            # Older than anything in this run's spill file: a name that sorts first.
+            leftover = _SpillFile(self._dir / f"{self._run_name}-a.jsonl")
+            try:
+                leftover.append(list(self._memory))
+                log.warning("records kept for the next start", records=len(self._memory))
+            except Exception as e:
+                self.lost += len(self._memory)
+                log.error("records lost at shutdown", error=type(e).__name__)
             self._memory.clear()
+        for spill in (*self._backlog, self._spill):
+            spill.release()
 
     # The writing task
 
     async def _run(self) -> None:
-        delay = RETRY_FIRST_SECS
+        first = min(RETRY_FIRST_SECS, self._retry_max)
+        delay = first
         while True:
             await self._wake.wait()
-            batch, commit = self._next_batch()
+            try:
+                batch, commit = self._next_batch()
+            except Exception as e:  # the spill folder itself failing: keep trying, slowly
+                log.error("spill file unreadable", error=type(e).__name__)
+                await asyncio.sleep(self._retry_max)
+                continue
             if not batch:
                 if commit is not None:
-                    commit()  # e.g. a spill file with only unreadable lines left
+                    self._commit(commit)
                     continue
                 self._wake.clear()
                 self._idle.set()
@@ -215,10 +270,16 @@ class RecordWriter:
                     outage_secs=round(time.monotonic() - self.failing_since, 1),
                 )
                 self.failing_since = None
-            delay = RETRY_FIRST_SECS
+            delay = first
             self.written += len(batch)
             if commit is not None:
-                commit()
+                self._commit(commit)
+
+    def _commit(self, commit: Callable[[], None]) -> None:
+        try:
+            commit()
+        except Exception as e:  # bookkeeping of a spill file; its records are written
+            log.error("spill file bookkeeping failed", error=type(e).__name__)
 
     def _next_batch(self) -> tuple[list[Record], Callable[[], None] | None]:
         """The oldest records not yet written, and what to do once they are."""
@@ -232,36 +293,47 @@ class RecordWriter:
             return batch, done_memory
         for spill in (*self._backlog, self._spill):
             if not spill.path.exists():
+                self._forget(spill)
                 continue
             records, offset = spill.peek(BATCH)
             if not records and offset == spill.offset:
-                # Only an unfinished last line: its writer died mid-line (ours never does).
-                self._set_aside_tail(spill)
+                if spill.size() > offset:
+                    # Only an unfinished last line: its writer died mid-line (ours never does).
+                    self._set_aside_tail(spill)
+                else:
+                    self._forget(spill)
                 continue
 
             def done_file(spill: _SpillFile = spill, offset: int = offset) -> None:
                 spill.offset = offset
-                if spill.path.stat().st_size <= offset:  # nothing was appended meanwhile
-                    spill.remove()
-                    if spill is self._spill:
-                        self._spilling = False
-                    else:
-                        self._backlog.remove(spill)
+                if spill.size() <= offset:  # nothing was appended meanwhile
+                    self._forget(spill)
 
             return records, done_file
         return [], None
+
+    def _forget(self, spill: _SpillFile) -> None:
+        """A spill file is fully written (or gone): remove it."""
+        spill.remove()
+        if spill is self._spill:
+            self._spilling = False
+        elif spill in self._backlog:
+            self._backlog.remove(spill)
 
     def _set_aside_tail(self, spill: _SpillFile) -> None:
         with spill.path.open("rb") as f:
             f.seek(spill.offset)
             tail = f.read().decode(errors="replace")
         log.warning("spill file ends mid-record, set aside", file=spill.path.name)
-        _SpillFile(self._dir / "rejected.jsonl").append([{"unfinished_line": tail}])
-        spill.remove()
-        if spill is self._spill:
-            self._spilling = False
-        else:
-            self._backlog.remove(spill)
+        self._reject({"unfinished_line": tail})
+        self._forget(spill)
+
+    def _reject(self, record: Record) -> None:
+        self.rejected += 1
+        try:
+            _SpillFile(self._dir / "rejected.jsonl").append([record])
+        except Exception as e:
+            log.error("rejected record not kept", error=type(e).__name__)
 
     async def _write(self, batch: list[Record]) -> None:
         try:
@@ -272,17 +344,9 @@ class RecordWriter:
                 try:
                     await self._apply([record])
                 except _REFUSED as e:
-                    self.rejected += 1
                     log.error(
                         "record refused by the database",
                         kind=record.get("kind"),
                         error=type(e).__name__,
                     )
-                    _SpillFile(self._dir / "rejected.jsonl").append([record])
-
-
-def _pid_of(path: Path) -> int:
-    try:
-        return int(path.stem.split("-")[1])
-    except (IndexError, ValueError):
-        return 0
+                    self._reject(record)

@@ -123,6 +123,7 @@ class ToolCall:
     started: float
     duration_ms: float | None = None
     status: str = "running"
+    result: Any = None  # what the tool answered (personal data masked)
 
     def as_dict(self) -> dict[str, Any]:
         """The tool call as JSON-ready data."""
@@ -132,6 +133,7 @@ class ToolCall:
             "turn": self.turn,
             "duration_ms": self.duration_ms,
             "status": self.status,
+            "result": self.result,
         }
 
 
@@ -193,6 +195,7 @@ class CallRecordObserver(BaseObserver):
         self._speech_end: float | None = None
         self._stt_final: float | None = None
         self._tools: dict[str, ToolCall] = {}  # running, by tool_call_id
+        self._latest = 0.0  # pipeline clock of the newest frame seen
 
     def add_listener(self, listener: Listener) -> None:
         """Also call ``listener`` with each finished line."""
@@ -201,6 +204,7 @@ class CallRecordObserver(BaseObserver):
     async def on_push_frame(self, data: FramePushed) -> None:
         """Stamp the current turn with what this frame means."""
         frame, now = data.frame, data.timestamp / NS
+        self._latest = max(self._latest, now)
         if isinstance(frame, TTSTextFrame):
             # Bot text counts once its audio has been handed to the transport, i.e. played.
             if isinstance(data.source, BaseOutputTransport):
@@ -251,7 +255,22 @@ class CallRecordObserver(BaseObserver):
                 call.duration_ms = _ms(call.started, now)
                 cancelled = isinstance(frame, FunctionCallCancelFrame)
                 call.status = "cancelled" if cancelled else result_status(frame.result)
+                if not cancelled:
+                    call.result = scrub_value(frame.result)
                 self._emit("tool", call.name, turn, now, call)
+
+    def caller_turn_now(self, text: str) -> None:
+        """Record ``text`` as a caller turn of its own, now (no model turn follows it).
+
+        For words the model never sees (a request for a person): what the bot says next
+        belongs to this turn.
+        """
+        self._heard = text
+        self._start_turn(self._latest)
+
+    def finish(self) -> None:
+        """The call is over: emit bot text that was played but not yet reported."""
+        self._emit_bot_text(self._latest)
 
     def _start_turn(self, now: float) -> None:
         self._emit_bot_text(now)

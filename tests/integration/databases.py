@@ -64,7 +64,7 @@ def stop_servers(postgres: EmbeddedPostgres, redis: EmbeddedRedis) -> None:
     """Stop both servers (the end of the session)."""
 
     async def stop() -> None:
-        await redis.stop()
+        await redis.stop(force=True)
         await postgres.stop(force=True)
 
     asyncio.run(stop())

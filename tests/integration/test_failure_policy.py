@@ -1,6 +1,8 @@
 """Service faults injected through the stand-ins: the caller always hears something, a first
-failure gets an apology, a second one in a row ends the call politely with a bot hangup."""
+failure gets an apology, a second one in a row hands the call to an operator (the transfer
+phrase, the handoff for the dialplan, then the bot's hangup)."""
 
+import aiohttp
 import grpc
 import pytest
 
@@ -93,7 +95,7 @@ async def test_a_tts_error_is_covered_by_the_prerendered_apology(start_service) 
     assert "грн" in _bot_lines(call)[2]
 
 
-async def test_a_second_failure_in_a_row_ends_the_call_with_a_goodbye(start_service) -> None:
+async def test_a_second_failure_in_a_row_hands_the_call_to_an_operator(start_service) -> None:
     def arrange(sandbox) -> None:
         sandbox.stt.knobs.fault, sandbox.stt.knobs.fault_times = "hang", -1  # no transcripts
 
@@ -102,14 +104,32 @@ async def test_a_second_failure_in_a_row_ends_the_call_with_a_goodbye(start_serv
     assert call.policy.failures == [("stt", "deadline"), ("stt", "deadline")]
     spoken = " ".join(_bot_lines(call))
     assert service.prompts.phrase("apology") in spoken
-    assert service.prompts.phrase("goodbye_after_failure") in spoken
+    assert service.prompts.phrase("transfer_after_failure") in spoken
     assert ended_by == "server_hangup"  # 0x00: the dialplan takes the call on
-    assert call.outcome == "service_failure"
+    assert call.outcome == "transferred"
+    assert call.end_detail["reason"] == "recognition_failures"
+    handoff = await _dialplan_reads_handoff(service, call)
+    assert handoff["decision"] == "transfer" and handoff["reason"] == "recognition_failures"
 
 
-async def test_a_dead_llm_ends_the_call_politely(start_service) -> None:
+async def test_a_dead_llm_hands_the_call_over_with_the_assembled_summary(start_service) -> None:
     service, call, ended_by = await _call(start_service, _llm_status(500, -1))
 
     assert [stage for stage, _ in call.policy.failures] == ["llm", "llm"]
-    assert _bot_lines(call)[-1].endswith(service.prompts.phrase("goodbye_after_failure"))
-    assert ended_by == "server_hangup" and call.outcome == "service_failure"
+    assert _bot_lines(call)[-1].endswith(service.prompts.phrase("transfer_after_failure"))
+    assert ended_by == "server_hangup" and call.outcome == "transferred"
+    handoff = await _dialplan_reads_handoff(service, call)
+    assert handoff["reason"] == "service_failure"
+    # The model is what failed, so the summary is the one assembled from the call record.
+    assert handoff["summary_source"] == "draft"
+    assert "технічний збій" in handoff["summary"] and FIRST in handoff["summary"]
+
+
+async def _dialplan_reads_handoff(service: Service, call: Call) -> dict:
+    url = f"http://127.0.0.1:{service.http_port}/calls/{call.call_id}/handoff"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(url, params={"token": service.api_token}) as response,
+    ):
+        assert response.status == 200
+        return await response.json()

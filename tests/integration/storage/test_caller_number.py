@@ -19,7 +19,7 @@ async def test_the_number_reported_before_the_call_is_stored_as_a_keyed_hash(
     service = await start_service()
     http = f"http://127.0.0.1:{service.http_port}"
     call_id = uuid.uuid4()
-    await report_caller_number(http, call_id, "+380 67 123 45 67")
+    await report_caller_number(http, call_id, "+380 67 123 45 67", service.api_token)
     await place_call("127.0.0.1", service.server.port, CallScript(duration_secs=1), call_id=call_id)
     assert await service.server.wait_idle(timeout=5)
     other = uuid.uuid4()  # a call nobody reported a number for
@@ -50,6 +50,19 @@ async def test_a_bad_report_is_refused(start_service, path, body):
     service = await start_service()
     async with (
         aiohttp.ClientSession() as session,
-        session.post(f"http://127.0.0.1:{service.http_port}{path}", data=body) as response,
+        session.post(
+            f"http://127.0.0.1:{service.http_port}{path}",
+            params={"token": service.api_token},
+            data=body,
+        ) as response,
     ):
         assert response.status == 400
+
+
+async def test_without_the_token_nothing_is_taken(start_service):
+    service = await start_service()
+    url = f"http://127.0.0.1:{service.http_port}/calls/{uuid.uuid4()}/caller"
+    async with aiohttp.ClientSession() as session:
+        for params in ({}, {"token": "wrong"}):
+            async with session.post(url, params=params, data={"number": "0671234567"}) as r:
+                assert r.status == 401

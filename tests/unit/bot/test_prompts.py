@@ -14,7 +14,7 @@ def test_every_language_has_a_complete_prompt_set(language: str) -> None:
     prompts = load_prompts(language, store="Техно")
     assert "Техно" in prompts.system and "{store}" not in prompts.system
     assert "Техно" in prompts.phrase("greeting")
-    assert prompts.phrase("apology") and prompts.phrase("goodbye_after_failure")
+    assert prompts.phrase("apology") and prompts.phrase("transfer_after_failure")
 
 
 def test_greetings_disclose_the_automated_assistant() -> None:
@@ -34,5 +34,7 @@ def test_missing_file_and_missing_phrase_are_named(tmp_path: Path) -> None:
     with pytest.raises(PromptError, match="no prompt file for de-DE"):
         load_prompts("de-DE", store="X", directory=PROMPTS_DIR)
     (tmp_path / "uk-UA.yaml").write_text("system: hi\nphrases:\n  greeting: hello\n")
-    with pytest.raises(PromptError, match="missing phrases: apology, goodbye_after_failure"):
+    with pytest.raises(
+        PromptError, match="missing phrases: apology, transfer, transfer_after_failure"
+    ):
         load_prompts("uk-UA", store="X", directory=tmp_path)

@@ -6,6 +6,7 @@ fails on cue (the real one, ``Database.apply``, is exercised against PostgreSQL 
 """
 
 import asyncio
+import fcntl
 import json
 import os
 from pathlib import Path
@@ -102,10 +103,7 @@ async def test_what_is_left_at_shutdown_is_written_by_the_next_process(tmp_path:
     assert db.rows == []
     leftovers = sorted(tmp_path.glob("records-*.jsonl"))
     assert sum(len(p.read_text().splitlines()) for p in leftovers) == 12
-    # The files carry this process's id; a later process adopts them only once it is gone.
-    dead = 2**22 + 12345  # beyond pid_max: no such process
-    for path in leftovers:
-        path.rename(path.with_name(path.name.replace(f"-{os.getpid()}-", f"-{dead}-")))
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in leftovers)  # transcripts inside
 
     db.down = False
     later = writer(db, tmp_path)
@@ -116,14 +114,58 @@ async def test_what_is_left_at_shutdown_is_written_by_the_next_process(tmp_path:
     await later.close()
 
 
-async def test_a_spill_file_of_a_live_process_is_left_alone(tmp_path: Path):
-    other = tmp_path / "records-1-b.jsonl"  # pid 1 is alive: it is that process's file
+async def test_a_spill_file_another_live_writer_owns_is_left_alone(tmp_path: Path):
+    other = tmp_path / "records-1-0-b.jsonl"
     other.write_text(json.dumps({"kind": "turn", "n": 0}) + "\n")
+    held = os.open(other, os.O_RDWR)
+    fcntl.flock(held, fcntl.LOCK_EX)  # as its writer, alive, does
     db = ScriptedDatabase()
     w = writer(db, tmp_path)
     w.start()
     assert await w.flush(1)
     assert db.rows == [] and other.exists()
+    await w.close()
+    os.close(held)  # that writer is gone now: the next one takes the file
+    again = writer(db, tmp_path)
+    again.start()
+    assert await again.flush(5)
+    assert [r["n"] for r in db.rows] == [0] and not other.exists()
+    await again.close()
+
+
+async def test_the_writer_survives_its_spill_file_vanishing(tmp_path: Path):
+    db = ScriptedDatabase()
+    w = writer(db, tmp_path, buffer=1)
+    w.start()
+    db.down = True
+    for r in records(3):
+        w.submit(r)
+    for path in tmp_path.glob("records-*.jsonl"):
+        path.unlink()  # e.g. an operator cleaning up
+    db.down = False
+    assert await w.flush(5)
+    w.submit({"kind": "turn", "n": 99})  # and it still writes what comes next
+    assert await w.flush(5)
+    assert [r["n"] for r in db.rows] == [0, 99]
+    await w.close()
+
+
+async def test_a_malformed_record_is_set_aside(tmp_path: Path):
+    from bot.storage.database import RecordError
+
+    db = ScriptedDatabase()
+
+    async def apply(batch):
+        if any("kind" not in r for r in batch):
+            raise RecordError("record None: KeyError")
+        await db.apply(batch)
+
+    w = RecordWriter(apply, spill_dir=tmp_path, retry_max_secs=0.02)
+    w.start()
+    w.submit({"n": "old format"})
+    w.submit({"kind": "turn", "n": 1})
+    assert await w.flush(5)
+    assert [r["n"] for r in db.rows] == [1] and w.rejected == 1
     await w.close()
 
 
@@ -143,8 +185,7 @@ async def test_a_record_the_database_refuses_is_set_aside_not_retried_for_ever(t
 
 
 async def test_a_torn_last_line_in_a_left_spill_file_is_set_aside(tmp_path: Path):
-    dead = 2**22 + 999
-    path = tmp_path / f"records-{dead}-b.jsonl"
+    path = tmp_path / "records-999-0-b.jsonl"
     path.write_text(json.dumps({"kind": "turn", "n": 0}) + "\nnot json\n" + '{"kind": "tu')
     db = ScriptedDatabase()
     w = writer(db, tmp_path)

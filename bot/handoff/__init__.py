@@ -1,0 +1,1 @@
+"""Handing a call to a human operator: the decision, the operator's summary, delivery."""
