@@ -10,6 +10,7 @@ demo: $(STAMP)
 	$(BIN)/callproc demo
 
 test: $(STAMP)
+	scripts/test-tools.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

@@ -215,6 +215,10 @@ class CallRegistry:
     def __len__(self) -> int:
         return len(self._calls)
 
+    def ids(self) -> list[str]:
+        """The ids of the calls in progress."""
+        return [str(call_id) for call_id in self._calls]
+
     def add(self, call: Call) -> None:
         """Track a call while it runs."""
         self._calls[call.call_id] = call

@@ -71,6 +71,18 @@ def _parser() -> argparse.ArgumentParser:
 
     add_storage_commands(sub)
 
+    asterisk = sub.add_parser("asterisk", help="check an Asterisk configuration against ours")
+    asterisk_sub = asterisk.add_subparsers(required=True, metavar="ACTION")
+    check = asterisk_sub.add_parser(
+        "check", help="ports, contexts, URLs, AMI/ARI rights, SIP allow-list, passwords"
+    )
+    check.add_argument("folder", type=Path, nargs="?", default=Path("/etc/asterisk"))
+    check.add_argument("--fail2ban", type=Path, help="the jail file to check too")
+    check.add_argument(
+        "--template", action="store_true", help="CHANGE_ME placeholders are expected (asterisk/)"
+    )
+    check.set_defaults(func=_asterisk_check, quiet_logs=True)
+
     config = sub.add_parser("config", help="print every setting, its value and meaning")
     config.add_argument(
         "--env-example", action="store_true", help="print the defaults as .env.example"
@@ -184,6 +196,26 @@ def _store(settings: Settings, args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(run())
+
+
+def _asterisk_check(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.asterisk_check import check, read_folder
+
+    if not args.folder.is_dir():
+        print(f"callproc asterisk check: no folder {args.folder}", file=sys.stderr)
+        return 2
+    findings = check(
+        read_folder(args.folder),
+        http_port=settings.http.port,
+        audiosocket_port=settings.audiosocket.port,
+        queue=settings.handoff.queue,
+        fail2ban=args.fail2ban.read_text() if args.fail2ban else None,
+    )
+    for finding in findings:
+        print(finding)
+    failing = [f for f in findings if f.level == "error" or not args.template]
+    print(f"{len(findings)} findings in {args.folder}" if findings else f"{args.folder}: all good")
+    return 1 if failing else 0
 
 
 def _config(settings: Settings, args: argparse.Namespace) -> int:

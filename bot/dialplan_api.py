@@ -16,7 +16,7 @@ from __future__ import annotations
 import hmac
 import time
 import uuid
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
@@ -94,10 +94,10 @@ class DialplanApi:
             if plain:
                 return web.Response(text=found.plain())
             return web.json_response(found.as_dict())
-        decision = found or "unknown"
+        answer = {"decision": found or "unknown", "call_uuid": str(call_id)}
         if plain:
-            return web.Response(text=urlencode({"decision": decision, "call_uuid": str(call_id)}))
-        return web.json_response({"decision": decision, "call_uuid": str(call_id)})
+            return web.Response(text=urlencode(answer, quote_via=quote))
+        return web.json_response(answer)
 
     def _mark_delivered(self, call_uuid: str) -> None:
         if call_uuid in self._delivered:

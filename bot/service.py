@@ -14,8 +14,10 @@ from collections.abc import Callable
 from aiohttp import web
 
 from bot.call import Call, CallRegistry
+from bot.console.app import Console
 from bot.dialplan_api import DialplanApi
 from bot.handoff.desk import HandoffDesk
+from bot.handoff.notify import Notifier
 from bot.http import CheckResult, bound_port, build_app, start_http
 from bot.phrases import render_phrases
 from bot.prompts import PromptSet, load_prompts
@@ -61,6 +63,8 @@ class Service:
         self.storage: Storage | None = None
         self.handoffs: HandoffDesk | None = None
         self.dialplan: DialplanApi | None = None
+        self.console: Console | None = None
+        self.notifier: Notifier | None = None
         self.on_call: list[Callable[[Call], None]] = []  # told of each call as it starts
 
     @property
@@ -70,6 +74,14 @@ class Service:
         if configured is not None:
             return configured.get_secret_value()
         return stored_secret(self.settings.data_dir, "api-token")
+
+    @property
+    def console_password(self) -> str:
+        """The operator console's password (configured, or made once in the data folder)."""
+        configured = self.settings.http.console_token
+        if configured is not None:
+            return configured.get_secret_value()
+        return stored_secret(self.settings.data_dir, "console-token")
 
     @property
     def http_port(self) -> int:
@@ -95,7 +107,16 @@ class Service:
                     self.backends.anthropic,
                     self.settings.llm.model,
                 )
+                self.notifier = Notifier(self.settings.handoff, self.settings.http.public_url)
+                self.handoffs.listeners.append(self.notifier)
             self.dialplan = DialplanApi(self.api_token, self.storage, self.handoffs)
+            self.console = Console(
+                self.console_password,
+                self.storage,
+                self.handoffs,
+                self.calls.ids,
+                self.settings.handoff.language,
+            )
             await self._listen()
         except BaseException:
             await self.stop()
@@ -108,6 +129,7 @@ class Service:
             degraded={"postgres": self._postgres_ready, "redis": self._redis_ready},
         )
         self.dialplan.routes(app)
+        self.console.routes(app)
         self._http = await start_http(app, self.settings.http.host, self.settings.http.port)
 
     async def run_until_signal(self) -> None:
@@ -140,9 +162,14 @@ class Service:
                 await self.calls.cancel_all("shutdown")
                 await self.server.wait_idle(HANGUP_GRACE_SECS)
         await self.server.close()
+        if self.console is not None:
+            self.console.events.close()  # open event streams end, so the HTTP app can stop
         if self._http is not None:
             await self._http.cleanup()
             self._http = None
+        if self.notifier is not None:
+            await self.notifier.close()
+            self.notifier = None
         if self.backends is not None:
             await self.backends.close()
             self.backends = None
@@ -166,10 +193,14 @@ class Service:
         for listener in self.on_call:
             listener(call)
         self.calls.add(call)
+        if self.console is not None:
+            self.console.call_changed()
         try:
             await call.run()
         finally:
             self.calls.remove(call)
+            if self.console is not None:
+                self.console.call_changed()
 
     async def _audiosocket_ready(self) -> CheckResult:
         if not self.server.serving:

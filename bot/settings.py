@@ -117,6 +117,9 @@ class HandoffSettings(BaseModel):
     webhook_url: str | None = Field(
         None, description="POST each handoff as JSON here (e.g. a CRM or a helpdesk)."
     )
+    webhook_secret: SecretStr | None = Field(
+        None, description="If set, webhooks carry X-Callproc-Signature: sha256=HMAC of the body."
+    )
     telegram_bot_token: SecretStr | None = Field(
         None, description="Telegram bot token; with telegram_chat_id, each handoff is posted."
     )

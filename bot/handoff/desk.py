@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from anthropic import AsyncAnthropic
 
@@ -50,7 +50,10 @@ class Handoff:
         return {"decision": "transfer", **asdict(self)}
 
     def plain(self) -> str:
-        """``key=value&...`` for Asterisk: ``CURLOPT(hashcompat)`` reads it into ``HASH()``."""
+        """``key=value&...`` for Asterisk: ``CURLOPT(hashcompat)`` reads it into ``HASH()``.
+
+        Spaces are ``%20``, not ``+``: hashcompat=yes decodes per RFC 3986.
+        """
         return urlencode(
             {
                 "decision": "transfer",
@@ -59,7 +62,8 @@ class Handoff:
                 "summary": self.summary,
                 "caller_wants": self.caller_wants or "",
                 "call_uuid": self.call_uuid,
-            }
+            },
+            quote_via=quote,
         )
 
     @classmethod

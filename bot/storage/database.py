@@ -207,6 +207,19 @@ class Database:
         )
         return [_plain(row) for row in rows]
 
+    async def recent_handoffs(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The most recent handoffs with their calls, newest first (the operator console)."""
+        pool = await self._connection_pool()
+        rows = await pool.fetch(
+            f"""SELECT h.call_uuid, h.reason, h.caller_wants, h.summary, h.created_at,
+                       h.delivered_at, h.acknowledged_at, c.started_at, c.duration_ms,
+                       c.language
+                FROM {S}.handoffs h JOIN {S}.calls c USING (call_uuid)
+                ORDER BY h.created_at DESC LIMIT $1""",
+            limit,
+        )
+        return [_plain(row) for row in rows]
+
     async def find_call(self, text: str) -> uuid.UUID | str:
         """The call a person means by a UUID or its first characters, or why there is none."""
         try:

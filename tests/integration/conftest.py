@@ -55,12 +55,13 @@ async def start_service(
     async def start(
         audiosocket: dict[str, Any] | None = None,
         database: dict[str, Any] | None = None,
+        http: dict[str, Any] | None = None,
         **overrides: Any,
     ) -> Service:
         settings = load_settings(
             None,
             audiosocket={"host": "127.0.0.1", "port": 0, **(audiosocket or {})},
-            http={"host": "127.0.0.1", "port": 0},
+            http={"host": "127.0.0.1", "port": 0, **(http or {})},
             **{
                 "drain_secs": 0,
                 "pipeline": "echo",

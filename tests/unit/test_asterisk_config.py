@@ -1,0 +1,105 @@
+"""The Asterisk configs in asterisk/ agree with the service: contexts, ports, URLs, rights."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.asterisk_check import SERVICE_PATHS, check, parse, read_folder
+from bot.dialplan_api import DialplanApi
+from bot.http import build_app
+from bot.settings import load_settings
+
+pytestmark = pytest.mark.unit
+
+ASTERISK = Path(__file__).resolve().parents[2] / "asterisk"
+JAIL = (ASTERISK / "fail2ban" / "asterisk-callproc.local").read_text()
+
+
+def findings(files=None, **overrides):
+    settings = load_settings(None)
+    options = {
+        "http_port": settings.http.port,
+        "audiosocket_port": settings.audiosocket.port,
+        "queue": settings.handoff.queue,
+        "fail2ban": JAIL,
+        **overrides,
+    }
+    return check(files if files is not None else read_folder(ASTERISK), **options)
+
+
+def test_the_shipped_configs_agree_with_the_default_settings():
+    found = findings()
+    assert [f for f in found if f.level == "error"] == []
+    # Every secret and address is a placeholder an admin must fill in.
+    placeholders = {(f.file, f.message.split(":", 1)[1].split("=")[0].strip()) for f in found}
+    assert ("manager.conf", "secret") in placeholders
+    assert ("ari.conf", "password") in placeholders
+    assert ("pjsip.conf", "password") in placeholders
+    assert ("extensions.conf", "CALLPROC_TOKEN") in placeholders
+
+
+def test_every_config_file_parses():
+    for path in sorted(ASTERISK.glob("*.conf")):
+        assert parse(path.read_text()), path.name
+    extensions = parse((ASTERISK / "extensions.conf").read_text())
+    assert {"globals", "callproc-incoming", "transfer-to-operator", "operators"} <= set(extensions)
+
+
+def test_the_urls_the_dialplan_calls_are_the_ones_the_service_serves():
+    app = build_app({})
+    DialplanApi("token", storage=None, handoffs=None).routes(app)  # type: ignore[arg-type]
+    served = {r.canonical for r in app.router.resources()}
+    assert set(SERVICE_PATHS) <= served
+
+
+def mutated(name: str, old: str, new: str) -> dict[str, str]:
+    files = read_folder(ASTERISK)
+    assert old in files[name], old
+    files[name] = files[name].replace(old, new)
+    return files
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "complaint"),
+    [
+        ("extensions.conf", "CALLPROC_HTTP_PORT=8080", "CALLPROC_HTTP_PORT=8081",
+         "CALLPROC_HTTP_PORT=8081 but the service uses 8080"),
+        ("extensions.conf", "CALLPROC_AUDIOSOCKET_PORT=9092", "CALLPROC_AUDIOSOCKET_PORT=9000",
+         "CALLPROC_AUDIOSOCKET_PORT=9000 but the service uses 9092"),
+        ("extensions.conf", "[transfer-to-operator]", "[transfer-operator]",
+         "Goto to context [transfer-to-operator], which is missing"),
+        ("extensions.conf", "/handoff?format=plain", "/handover?format=plain",
+         "which the service does not serve"),
+        ("extensions.conf", "Set(CURLOPT(hashcompat)=yes)", "NoOp()", "hashcompat"),
+        ("queues.conf", "[operators]", "[sales]", "no queue [operators]"),
+        ("manager.conf", "write = call", "write = all", "may do more than it needs"),
+        ("manager.conf", "bindaddr = 127.0.0.1", "bindaddr = 0.0.0.0", "loopback"),
+        ("manager.conf", "CALLPROC_SUMMARY,", "", "channelvars lacks CALLPROC_SUMMARY"),
+        ("http.conf", "bindaddr = 127.0.0.1", "bindaddr = 0.0.0.0", "without TLS"),
+        ("ari.conf", "read_only = yes", "read_only = no", "should be read_only"),
+        ("pjsip.conf", "deny = 0.0.0.0/0.0.0.0", "deny = 10.0.0.0/8", "denies all"),
+        ("pjsip.conf", "context = callproc-incoming", "context = default",
+         "callproc-incoming"),
+        ("pjsip.conf", "dtmf_mode = rfc4733", "dtmf_mode = inband", "DTMF must be rfc4733"),
+        ("manager.conf", "secret = CHANGE_ME_TO_A_LONG_RANDOM_SECRET", "secret = admin123",
+         "secret is only 8 characters"),
+    ],
+)  # fmt: skip
+def test_each_mistake_is_named(name, old, new, complaint):
+    errors = [str(f) for f in findings(mutated(name, old, new)) if f.level == "error"]
+    assert any(complaint in e for e in errors), errors
+
+
+def test_a_queue_setting_other_than_the_configs_is_caught():
+    errors = [str(f) for f in findings(queue="support") if f.level == "error"]
+    assert any("CALLPROC_QUEUE=operators but the service uses support" in e for e in errors)
+    assert any("no queue [support]" in e for e in errors)
+
+
+def test_a_missing_file_and_a_disabled_jail():
+    files = read_folder(ASTERISK)
+    del files["pjsip.conf"]
+    jail = JAIL.replace("enabled  = true", "enabled  = false")
+    errors = [str(f) for f in findings(files, fail2ban=jail) if f.level == "error"]
+    assert "error: pjsip.conf: file missing" in errors
+    assert "error: fail2ban: the [asterisk] jail is not enabled" in errors
