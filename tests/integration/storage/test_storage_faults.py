@@ -137,6 +137,10 @@ async def test_redis_stopped_mid_call_the_call_goes_on_and_the_session_catches_u
     assert await sessions.client.zscore(ACTIVE, uuid) is None
     handoff = await sessions.get_handoff(uuid)
     assert handoff["reason"] == "caller_request" and handoff["caller_wants"]
+    # The handoff reached PostgreSQL too, whatever Redis was doing.
+    assert await service.storage.writer.flush(10)
+    stored = await service.storage.database.call_detail(call.call_id)
+    assert stored["handoff"]["summary"] == handoff["summary"]
 
 
 async def test_a_transfer_is_kept_in_postgres_and_redis(start_service, database: ScratchDatabase):
