@@ -221,8 +221,9 @@ def _fail2ban(conf: dict[str, list[Section]]) -> list[Finding]:
     jail = conf.get("asterisk", [[]])[-1]
     if (_one(jail, "enabled") or "").lower() != "true":
         return [Finding("error", "fail2ban", "the [asterisk] jail is not enabled")]
-    if "security" not in (_one(jail, "logpath") or ""):
-        return [Finding("error", "fail2ban", "the jail must read Asterisk's security log")]
+    logs = " ".join(_values(jail, "logpath"))
+    if "messages" not in logs and "security" not in logs:
+        return [Finding("error", "fail2ban", "the jail must read Asterisk's messages log")]
     return []
 
 

@@ -10,6 +10,7 @@ so the dialplan finds it the moment ``AudioSocket()`` returns.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from typing import Any
@@ -28,6 +29,8 @@ from bot.storage.recorder import CallRecorder
 from bot.storage.runtime import Storage
 from bot.tools import StoreTools
 from observability.logging import call_context, get_logger
+from observability.metrics import Metrics
+from observability.observers.call_metrics import CallMetrics
 from observability.observers.call_record import CallRecordObserver
 from observability.observers.stage_watchdog import StageWatchdog
 from processors.fallback_speech import FallbackSpeech
@@ -51,6 +54,7 @@ class Call:
         storage: Where the call is recorded (PostgreSQL via the writer, Redis sessions).
         caller_number_hash: The caller's number as a keyed hash, if the dialplan gave it.
         handoffs: Where handoffs are prepared and published (the voice pipeline only).
+        metrics: The process's Prometheus metrics.
     """
 
     def __init__(
@@ -65,6 +69,7 @@ class Call:
         storage: Storage | None = None,
         caller_number_hash: str | None = None,
         handoffs: HandoffDesk | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.call_id = call_id
         self.settings = settings
@@ -80,6 +85,9 @@ class Call:
                 storage.writer, storage.sessions, str(call_id), self.observer.record
             )
             self.observer.add_listener(self.recorder.on_line)
+        self.metrics = CallMetrics(metrics, self.observer.record) if metrics else None
+        if self.metrics is not None:
+            self.observer.add_listener(self.metrics.on_line)
         observers: list[BaseObserver] = [self.observer]
         fallback = None
         tools = None
@@ -90,7 +98,7 @@ class Call:
         self.phrases = phrases or {}
         self.operator_request: OperatorRequest | None = None
         self.fallback: FallbackSpeech | None = None
-        self._handing_over = False
+        self._handover_done: asyncio.Event | None = None  # set once a handoff is published
         if settings.pipeline == "voice":
             assert prompts is not None and phrases is not None and backends is not None
             fallback = self.fallback = FallbackSpeech()
@@ -106,6 +114,13 @@ class Call:
             )
             self.policy = FailurePolicy(fallback, phrases, prompts, on_give_up=self._failed)
             self.policy.attach(watchdog)
+            if self.metrics is not None:
+                counted = self.metrics
+
+                @watchdog.event_handler("on_failure")
+                async def count_failure(_watchdog: StageWatchdog, stage: str, kind: str) -> None:
+                    counted.failed(stage, kind)
+
             observers.append(watchdog)
         self.worker = build_worker(
             settings,
@@ -125,6 +140,8 @@ class Call:
         with call_context(str(self.call_id)):
             started = time.monotonic()
             log.info("call started", prompt_version=self.prompt_version)
+            if self.metrics is not None:
+                self.metrics.started()
             if self.recorder is not None:
                 self.recorder.started(
                     language=self.settings.language,
@@ -141,6 +158,10 @@ class Call:
                 self.outcome = self.transport.end_reason or self._ending or "bot_hangup"
                 duration = time.monotonic() - started
                 log.info("call ended", outcome=self.outcome, duration_secs=round(duration, 3))
+                if self.metrics is not None:
+                    self.metrics.ended(
+                        self.outcome, self.end_detail.get("reason"), self.transport.pacing
+                    )
                 if self.recorder is not None:
                     self.recorder.ended(
                         outcome=self.outcome,
@@ -155,27 +176,48 @@ class Call:
         """Give the call to the operators: say ``phrase``, publish the handoff, end the call.
 
         With ``phrase`` None the caller has just been told by the model, whose tool call
-        ends the call itself once this returns. Returns False if a handover was already on.
+        ends the call itself once this returns. Whatever fails on the way, the handoff is
+        published (with the assembled summary at worst) and the call ends. Returns False if
+        a handover was already on (after waiting for it to be published).
         """
-        if self._handing_over:
+        if self._handover_done is not None:
+            await self._handover_done.wait()
             return False
-        self._handing_over = True
+        self._handover_done = asyncio.Event()
         self._ending = "transferred"
         self.end_detail = {"reason": reason, "caller_wants": caller_wants}
         log.info("handing over", reason=reason)
         if self.operator_request is not None:
             self.operator_request.close()
-        if phrase is not None and self.fallback is not None and self.prompts is not None:
-            await self.fallback.say(self.phrases[phrase], self.prompts.phrase(phrase))
-        if self.handoffs is not None:
-            record = self.observer.record
-            handoff = await self.handoffs.prepare(str(self.call_id), record, reason, caller_wants)
-            if self.recorder is not None:
-                self.recorder.handoff(handoff.as_dict())
-            self.handoffs.publish(handoff)
-        if phrase is not None and self.fallback is not None:
-            await self.fallback.end("transferred")  # behind the phrase: then the 0x00 hangup
+        try:
+            if phrase is not None and self.fallback is not None and self.prompts is not None:
+                await self.fallback.say(self.phrases[phrase], self.prompts.phrase(phrase))
+            await self._publish_handoff(reason, caller_wants)
+        except Exception as e:  # never leave the caller on a line that does not end
+            log.error("handover went wrong, the call still goes on to the operators",
+                      error=type(e).__name__)  # fmt: skip
+        finally:
+            self._handover_done.set()
+            if phrase is not None and self.fallback is not None:
+                await self.fallback.end("transferred")  # behind the phrase: then 0x00
         return True
+
+    async def _publish_handoff(self, reason: str, caller_wants: str | None) -> None:
+        if self.handoffs is None:
+            return
+        call_uuid = str(self.call_id)
+        try:
+            handoff = await self.handoffs.prepare(
+                call_uuid, self.observer.record, reason, caller_wants
+            )
+        except Exception as e:  # the facts or the summary broke: a bare handoff still goes
+            log.error("handoff summary failed", error=type(e).__name__)
+            handoff = self.handoffs.bare(call_uuid, reason, caller_wants)
+        if self.recorder is not None:
+            self.recorder.handoff(handoff.as_dict())
+        self.handoffs.publish(handoff)
+        if self.recorder is not None:
+            await self.recorder.handoff_stored(handoff.as_dict())  # shared, before the 0x00
 
     async def _caller_asked(self, reason: str, said: str | None) -> None:
         if said:  # the model never saw these words: they make a turn of their own
@@ -186,8 +228,14 @@ class Call:
         await self.hand_over(reason, phrase="transfer_after_failure")
 
     async def _ended_by_tool(self, outcome: str, detail: dict[str, Any]) -> None:
+        """A tool ends the call; its caller pushes the end once this returns."""
         if outcome == "transferred":
             await self.hand_over(detail.get("reason", "other"), detail.get("caller_wants"))
+            return
+        if self.operator_request is not None:
+            self.operator_request.close()  # the goodbye is said: a late 0 changes nothing
+        if self._handover_done is not None:  # the caller asked for a person first: that wins
+            await self._handover_done.wait()
             return
         self._ending = outcome
         self.end_detail = detail

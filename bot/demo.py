@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import aiohttp
+
 from bot.call import Call
 from bot.review import format_tool
 from bot.service import Service
@@ -66,6 +68,8 @@ async def run_demo(
     assert service.storage is not None
     stored_in = service.storage.describe()
     print(f"services: {services}  (up in {time.monotonic() - began:.1f} s)")
+    metrics_url = f"http://127.0.0.1:{service.http_port}/metrics"
+    print(f"metrics: {metrics_url} (while the calls run; a copy is saved at the end)")
     print(f"calls: {', '.join(s.name for s in chosen)} (simultaneous)\n")
 
     names_by_call: dict[uuid.UUID, str] = {}
@@ -93,6 +97,7 @@ async def run_demo(
             *(_place(service, scenario, codes, names_by_call) for scenario in chosen)
         )
         orders = {k: v for k, v in (_store_orders(service) or {}).items() if k not in seeded}
+        snapshot = await _scrape(metrics_url, out / "metrics.prom")
     finally:
         await service.stop()
     print(f"\nall calls done in {time.monotonic() - started:.1f} s")
@@ -135,11 +140,47 @@ async def run_demo(
             )
             for key in ("decision", "reason", "queue", "caller_wants", "summary"):
                 print(f"  {key:<12} = {handoff.get(key, '')}")
+    _latency_summary(reports)
+    print(f"metrics as Prometheus scraped them at the end: {snapshot}")
     print(f"\nrecorded in {stored_in}; review them with:")
     print("  .venv/bin/callproc calls list")
     for report in reports.values():
         print(f"  .venv/bin/callproc calls show {report['call_id'][:8]}   # {report['scenario']}")
     return reports
+
+
+async def _scrape(url: str, path: Path) -> Path:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        text = await response.text()
+    await asyncio.to_thread(_write, path, text)
+    return path
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _latency_summary(reports: dict[str, dict[str, Any]]) -> None:
+    """p50 / p95 / max of each stage over every answered turn of the demo."""
+    print("\nlatency over all answers (p50 / p95 / max):")
+    for key, label in (
+        ("voice_to_voice_ms", "voice-to-voice"),
+        ("end_of_turn_ms", "end of turn"),
+        ("stt_final_ms", "STT final"),
+        ("llm_first_token_ms", "LLM first token"),
+        ("tts_first_audio_ms", "TTS first audio"),
+        ("overhead_ms", "our overhead"),
+    ):
+        values = sorted(
+            t[key] for r in reports.values() for t in r["turns"] if t.get(key) is not None
+        )
+        if values:
+            p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+            print(
+                f"  {label:<16} {statistics.median(values):6.0f} / {p95:6.0f} / "
+                f"{values[-1]:6.0f} ms  ({len(values)} turns)"
+            )
 
 
 def _store_orders(service: Service) -> dict[str, dict[str, Any]] | None:

@@ -83,7 +83,8 @@ async def _run_check(check: ReadinessCheck) -> CheckResult:
 
 async def start_http(app: web.Application, host: str, port: int) -> web.AppRunner:
     """Serve ``app`` and return its runner (``runner.addresses`` has the bound port)."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # shutdown_timeout: open event streams of the console must not hold a stop up for a minute
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=3.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()

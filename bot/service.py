@@ -12,11 +12,12 @@ import uuid
 from collections.abc import Callable
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.call import Call, CallRegistry
 from bot.console.app import Console
 from bot.dialplan_api import DialplanApi
-from bot.handoff.desk import HandoffDesk
+from bot.handoff.desk import Handoff, HandoffDesk
 from bot.handoff.notify import Notifier
 from bot.http import CheckResult, bound_port, build_app, start_http
 from bot.phrases import render_phrases
@@ -27,6 +28,7 @@ from bot.settings import Settings
 from bot.storage import records
 from bot.storage.runtime import Storage, open_storage
 from observability.logging import get_logger
+from observability.metrics import REASONS, bounded, build_metrics, exposition_registry
 from transports.audiosocket.connection import AudioSocketConnection
 from transports.audiosocket.server import AudioSocketServer
 
@@ -65,6 +67,7 @@ class Service:
         self.dialplan: DialplanApi | None = None
         self.console: Console | None = None
         self.notifier: Notifier | None = None
+        self.metrics = build_metrics()  # a registry of this service's own
         self.on_call: list[Callable[[Call], None]] = []  # told of each call as it starts
 
     @property
@@ -92,6 +95,7 @@ class Service:
     async def start(self) -> None:
         """Load the prompts, reach the services, open the AudioSocket listener and HTTP app."""
         self.storage = await open_storage(self.settings)
+        self._measure_storage()
         log.info("storage", where=self.storage.describe())
         try:
             for language in LANGUAGES:
@@ -109,6 +113,8 @@ class Service:
                 )
                 self.notifier = Notifier(self.settings.handoff, self.settings.http.public_url)
                 self.handoffs.listeners.append(self.notifier)
+                self.handoffs.listeners.append(self._count_handoff)
+                self.backends.store_client.observe = self._count_store_request
             self.dialplan = DialplanApi(self.api_token, self.storage, self.handoffs)
             self.console = Console(
                 self.console_password,
@@ -130,6 +136,7 @@ class Service:
         )
         self.dialplan.routes(app)
         self.console.routes(app)
+        app.router.add_get("/metrics", self._metrics)
         self._http = await start_http(app, self.settings.http.host, self.settings.http.port)
 
     async def run_until_signal(self) -> None:
@@ -187,6 +194,7 @@ class Service:
             prompts=self.prompts,
             phrases=self.phrases,
             storage=self.storage,
+            metrics=self.metrics,
             caller_number_hash=self.dialplan.take_caller(call_id) if self.dialplan else None,
             handoffs=self.handoffs,
         )
@@ -208,6 +216,33 @@ class Service:
         if self.server.at_capacity:
             return CheckResult(False, f"at capacity ({self.server.active_calls} calls)")
         return CheckResult(True, f"{self.server.active_calls} active calls")
+
+    async def _metrics(self, _request: web.Request) -> web.Response:
+        body = generate_latest(exposition_registry(self.metrics))
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    def _measure_storage(self) -> None:
+        server = self.server
+        self.metrics.ready.set_function(
+            lambda: 1.0 if server.serving and not server.at_capacity else 0.0
+        )
+        assert self.storage is not None
+        writer, sessions = self.storage.writer, self.storage.sessions
+        self.metrics.storage_pending_records.set_function(lambda: writer.pending)
+        self.metrics.storage_spilled_records.set_function(lambda: writer.spilled)
+        self.metrics.postgres_up.set_function(lambda: 1.0 if writer.healthy else 0.0)
+        self.metrics.redis_up.set_function(lambda: 1.0 if sessions.healthy else 0.0)
+
+    def _count_store_request(self, operation: str, outcome: str, seconds: float) -> None:
+        self.metrics.store_requests.labels(operation, outcome).inc()
+        if outcome != "circuit_open":
+            self.metrics.store_request_seconds.labels(operation).observe(seconds)
+        if outcome not in ("ok", "not_found", "rejected"):
+            self.metrics.errors.labels("store", outcome).inc()
+
+    def _count_handoff(self, handoff: Handoff) -> None:
+        reason = bounded(handoff.reason, REASONS)
+        self.metrics.handoffs.labels(reason, handoff.summary_source).inc()
 
     async def _postgres_ready(self) -> CheckResult:
         assert self.storage is not None

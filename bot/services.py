@@ -72,10 +72,14 @@ class Backends:
     def describe(self) -> str:
         """One line saying which services are real and which are local stand-ins."""
         where = self.sandbox.addresses() if self.sandbox else {}
+
+        def at(kind: str, key: str) -> str:
+            return _at(where.get(key)) if kind == "stand-in" else ""
+
         parts = [
-            f"speech-to-text: {self.stt}{_at(where.get('stt'))}",
-            f"llm: {self.llm}{_at(where.get('llm'))}",
-            f"text-to-speech: {self.tts}{_at(where.get('tts'))}",
+            f"speech-to-text: {self.stt}{at(self.stt, 'stt')}",
+            f"llm: {self.llm}{at(self.llm, 'llm')}",
+            f"text-to-speech: {self.tts}{at(self.tts, 'tts')}",
             f"store: {self.store}",
         ]
         return "; ".join(parts)
@@ -129,6 +133,7 @@ async def open_backends(settings: Settings) -> Backends:
     if anthropic_key is not None:
         anthropic = AsyncAnthropic(
             api_key=anthropic_key.get_secret_value(),
+            base_url=settings.llm.base_url,
             http_client=httpx2.AsyncClient(),
             max_retries=ANTHROPIC_RETRIES,
         )
@@ -156,7 +161,7 @@ async def open_backends(settings: Settings) -> Backends:
     backends = Backends(
         stt="google" if google_real else "stand-in",
         tts="google" if google_real else "stand-in",
-        llm="anthropic" if anthropic_key is not None else "stand-in",
+        llm=("anthropic" + _at(settings.llm.base_url)) if anthropic_key is not None else "stand-in",
         store=store_url if reference_store is None else f"stand-in ({store_url})",
         google_credentials=credentials,
         anthropic=anthropic,

@@ -132,8 +132,9 @@ class HandoffSettings(BaseModel):
     )
     notify_template: str = Field(
         "📞 {reason_text}\n{summary}\nCall {call_short} · {console_link}",
-        description="Text of Telegram/Slack messages; fields: reason, reason_text, summary, "
-        "caller_wants, call_uuid, call_short, console_link.",
+        description="Text of Telegram/Slack messages; fields: reason, reason_text, summary "
+        "(the facts: products, prices, stock, order - never the caller's words), call_uuid, "
+        "call_short, console_link.",
     )
     notify_retries: int = Field(
         3, ge=0, le=10, description="Retries of a failed notification (with backoff)."
@@ -163,6 +164,11 @@ class LlmSettings(BaseModel):
     model: str = Field("claude-haiku-5-5", description="Claude model id (low latency first).")
     max_tokens: int = Field(
         400, ge=16, le=4096, description="Longest answer, in tokens; phone answers are short."
+    )
+    base_url: str | None = Field(
+        None,
+        description="Claude API base URL with ANTHROPIC_API_KEY set, e.g. a company LLM "
+        "gateway; unset means Anthropic's own.",
     )
 
 

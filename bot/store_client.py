@@ -86,6 +86,8 @@ class StoreClient:
         self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_secs)
         self.cache: TTLCache[dict[str, Any]] = TTLCache(settings.cache_ttl_secs)
         self._session: aiohttp.ClientSession | None = None
+        # Told (operation, outcome, seconds) of every request: the service's metrics.
+        self.observe: Callable[[str, str, float], None] | None = None
 
     async def close(self) -> None:
         """Close the HTTP session."""
@@ -239,19 +241,28 @@ class StoreClient:
         timeout: float,
     ) -> dict[str, Any]:
         if not self.breaker.allow(self._clock()):
+            self._observed(operation, "circuit_open", 0.0)
             raise StoreError("unavailable", "circuit_open", "the store failed repeatedly")
+        started = time.monotonic()
         try:
             answer = await self._exchange(method, path, params, json_body, headers, timeout)
             _check_shape(operation, answer)
         except StoreError as e:
+            self._observed(operation, e.code if e.kind == "unavailable" else e.kind, started)
             if e.kind == "unavailable":
                 self.breaker.failed(self._clock())
                 log.warning("store request failed", operation=operation, code=e.code)
             else:
                 self.breaker.succeeded()  # the store answered sensibly, it just said no
             raise
+        self._observed(operation, "ok", started)
         self.breaker.succeeded()
         return answer
+
+    def _observed(self, operation: str, outcome: str, started: float) -> None:
+        if self.observe is not None:
+            took = time.monotonic() - started if started else 0.0
+            self.observe(operation, outcome, took)
 
     async def _exchange(
         self,

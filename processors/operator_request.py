@@ -18,37 +18,64 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 OnRequest = Callable[[str, str | None], Awaitable[None]]  # (reason, what the caller said)
 
-# Who the caller wants (word stems, after lower-casing and ё→е, ї/і→и, є→е folding).
+# Who the caller wants: a person, not a thing (folded: lower case, ё→е, ї→і, ’→').
 _PERSON = (
-    r"(оператор|менеджер|консультант|людин|человек|жив(?:ою|ой|а|ий|ым|им|ого|ому)\s+"
-    r"(?:людин|человек|оператор|голос)|спеціалист|специалист|спецiалист|operator|human|"
-    r"(?:real|live)\s+person|agent|representative)"
+    r"(?:оператор\w*|менеджер\w*|консультант\w*|спеціаліст\w*|специалист\w*|"
+    r"люд(?:ин\w*|ьми)|человек\w*|(?:кимось|кем-нибудь|кем-то|з\s+)?жив(?:ою|ой|им|ым|ого|"
+    r"ому|ий|ая|а)\s*(?:людин\w*|человек\w*|оператор\w*|голос\w*)?|кимось|кимсь|кем-нибудь|"
+    r"кем-то|operator|human(?![\w-])|(?:real|live)\s+person|agent|representative|someone|"
+    r"somebody)"
 )
-# Asking to be put through, or wanting to talk to, someone.
+# Asking to be put through to, or to talk with, someone.
 _ASK = (
-    r"(з.?єднай|з.?една|соедин|переключ|перевед|передай|позов|поклич|дайте|дай|хочу|хотів|"
-    r"хотіла|хотел|можна|можно|можу|треба|нужен|нужна|потрібен|потрібна|поговор|говорит|"
-    r"розмов|connect|transfer|speak|talk|put me through|get me|want)"
+    r"(?:з'?єдна\w*|соедин\w*|переключ\w*|перевед\w*|передай\w*|покли\w*|позов\w*|"
+    r"дайте|дай|поговори\w*|говори\w*|розмовля\w*|спілкува\w*|хочу|хотів|хотіла|хотел\w*|"
+    r"можна|можно|потрібен|потрібна|потрібно|треба|нужен|нужна|нужно|надо|"
+    r"connect|transfer|speak|talk|put me through|get me|want|need)"
 )
-_NOT = (
-    r"\b(не\s+(?:треба|потрібно|потрібен|потрібна|нужно|нужен|нужна|надо|хочу)|"
-    r"don'?t|do not|no need|already|вже|уже)\b"
+# "for a person" is what the caller buys (a gift for someone), not who they want to talk to;
+# a mobile operator is a network.
+_NOT_A_REQUEST = re.compile(
+    rf"\b(?:для|для\s+\w+|for)\s+(?:\w+\s+)?{_PERSON}|(?:кожн\w*|кожен|кажд\w*|every)\s+"
+    rf"{_PERSON}|мобільн\w*\s+оператор|"
+    r"мобильн\w*\s+оператор|оператор\w*\s+(?:київстар|киевстар|vodafone|водафон|lifecell|"
+    r"лайфсел|зв'?язку|связи|дрон\w*)"
 )
-_ASKED = re.compile(rf"{_ASK}[\w\s,'’.-]{{0,40}}?{_PERSON}|{_PERSON}[\w\s,'’.-]{{0,25}}?{_ASK}")
+# Refusing a person: a negation right before the ask or the person ("не треба оператора",
+# "не хочу с роботом" is no refusal), or having already spoken to one.
+_REFUSAL = re.compile(
+    rf"\b(?:не|no|don'?t|do not|no need)\s+(?:\w+\s+)?(?:{_ASK}\s+(?:\w+\s+)?)?{_PERSON}|"
+    rf"{_PERSON}\s+не\s+(?:потрібен|потрібна|потрібно|треба|нужен|нужна|нужно|надо)|"
+    r"\b(?:вже|уже|already)\s+(?:\w+\s+)?(?:говорив|говорила|розмовляв|розмовляла|"
+    r"спілкувався|спілкувалася|говорил|разговаривал|общался|talked|spoke)|"
+    rf"\b(?:вже|уже|already)\s+(?:\w+\s+){{0,2}}?{_PERSON}"
+)
+_ASKED = re.compile(
+    rf"\b{_ASK}\b[\w\s,'.-]{{0,40}}?\b{_PERSON}|\b{_PERSON}[\w\s,'.-]{{0,25}}?\b{_ASK}\b"
+)
+_ASK_STARTS = re.compile(rf"(?={_ASKED.pattern})")
 _JUST_PERSON = re.compile(
-    rf"^\W*(?:мені|мне|me|a|an|the|з|с|with|будь ласка|пожалуйста|please|\s)*{_PERSON}\w*"
+    rf"^\W*(?:мені|мне|me|a|an|the|з|с|with|будь ласка|пожалуйста|please|\s)*{_PERSON}"
     r"(?:\W+(?:будь ласка|пожалуйста|please))?\W*$"
 )
-_NEGATED = re.compile(_NOT)
 _FOLD = str.maketrans({"ё": "е", "ї": "і", "’": "'", "ʼ": "'"})
 
 
 def asks_for_person(text: str) -> bool:
     """Whether an utterance asks to speak to a human (operator, manager, a person...)."""
-    said = text.lower().translate(_FOLD)
+    said = " ".join(text.lower().translate(_FOLD).split())
     if _JUST_PERSON.match(said):
         return True
-    return bool(_ASKED.search(said)) and not _NEGATED.search(said)
+    for clause in re.split(r"[.!?;]|,\s*(?:але|но|but|а)\b", said):
+        if _NOT_A_REQUEST.search(clause):
+            continue
+        refusals = [r.span() for r in _REFUSAL.finditer(clause)]
+        for start in _ASK_STARTS.finditer(clause):  # every place a request may begin
+            asked = _ASKED.match(clause, start.start())
+            # a refusal counts only where it overlaps the request ("вже говорив з оператором")
+            if asked and not any(a < asked.end() and b > asked.start() for a, b in refusals):
+                return True
+    return False
 
 
 class OperatorRequest(FrameProcessor):

@@ -2,7 +2,9 @@
 
 Served by the service's HTTP app under ``/console``. A password (``CALLPROC_HTTP__CONSOLE_TOKEN``,
 or ``<data dir>/secrets/console-token``) opens a session cookie (HttpOnly, SameSite=Strict,
-an HMAC of the password: changing the password ends every session). The page
+Secure over HTTPS; signed with the password, valid for ``SESSION_SECS``: changing the
+password ends every session). Wrong passwords are answered one at a time, a second
+apart. The page
 (``static/index.html``) reads:
 
 - ``GET /console/api/calls``: calls in progress (Redis sessions, else this process's calls)
@@ -20,6 +22,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +41,7 @@ COOKIE = "callproc_console"
 PAGE = Path(__file__).with_name("static") / "index.html"
 SUBSCRIBER_QUEUE = 100  # events kept for a slow browser before it is dropped
 KEEPALIVE_SECS = 15.0
+SESSION_SECS = 12 * 3600  # a shift
 
 
 class ConsoleEvents:
@@ -47,12 +51,18 @@ class ConsoleEvents:
         self._subscribers: set[asyncio.Queue[tuple[str, Any]]] = set()
 
     def publish(self, kind: str, data: Any) -> None:
-        """Send an event to every console; a console that cannot keep up is dropped."""
+        """Send an event to every console.
+
+        A console that cannot keep up is closed; its page reconnects and reloads the lists.
+        """
         for queue in list(self._subscribers):
             try:
                 queue.put_nowait((kind, data))
             except asyncio.QueueFull:
                 self._subscribers.discard(queue)
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(("closing", {}))
 
     def subscribe(self) -> asyncio.Queue[tuple[str, Any]]:
         """A new console's queue."""
@@ -89,7 +99,7 @@ class Console:
         language: str,
     ) -> None:
         self._password = password
-        self._session = hmac.new(password.encode(), b"callproc-console", hashlib.sha256).hexdigest()
+        self._guessing = asyncio.Lock()  # wrong passwords are answered one at a time
         self._storage = storage
         self._handoffs = handoffs
         self._local_calls = local_calls
@@ -115,9 +125,16 @@ class Console:
 
     # Authentication
 
+    def _session(self, issued: int) -> str:
+        mac = hmac.new(self._password.encode(), f"console:{issued}".encode(), hashlib.sha256)
+        return f"{issued}.{mac.hexdigest()}"
+
     def _signed_in(self, request: web.Request) -> bool:
+        issued, _, _ = request.cookies.get(COOKIE, "").partition(".")
+        if not issued.isdigit() or time.time() - int(issued) > SESSION_SECS:
+            return False
         given = request.cookies.get(COOKIE, "")
-        return bool(given) and hmac.compare_digest(given.encode(), self._session.encode())
+        return hmac.compare_digest(given.encode(), self._session(int(issued)).encode())
 
     async def _page(self, request: web.Request) -> web.StreamResponse:
         if not self._signed_in(request):
@@ -129,13 +146,15 @@ class Console:
         given = str(form.get("password") or "")
         if not hmac.compare_digest(given.encode(), self._password.encode()):
             log.warning("console login refused")
-            await asyncio.sleep(1.0)  # slows guessing down
+            async with self._guessing:  # parallel guesses wait their turn
+                await asyncio.sleep(1.0)
             return web.Response(text=_LOGIN.replace("<!--error-->", _WRONG), status=401,
                                 content_type="text/html")  # fmt: skip
         response = web.HTTPSeeOther("/console")
+        https = request.secure or request.headers.get("X-Forwarded-Proto") == "https"
         response.set_cookie(
-            COOKIE, self._session, httponly=True, samesite="Strict", secure=request.secure,
-            path="/console",
+            COOKIE, self._session(int(time.time())), httponly=True, samesite="Strict",
+            secure=https, path="/console", max_age=SESSION_SECS,
         )  # fmt: skip
         return response
 

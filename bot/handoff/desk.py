@@ -52,15 +52,17 @@ class Handoff:
     def plain(self) -> str:
         """``key=value&...`` for Asterisk: ``CURLOPT(hashcompat)`` reads it into ``HASH()``.
 
-        Spaces are ``%20``, not ``+``: hashcompat=yes decodes per RFC 3986.
+        Spaces are ``%20``, not ``+``: hashcompat=yes decodes per RFC 3986. ``HASH()`` then
+        splits the values like dialplan arguments, where quotes and brackets group and
+        quotes vanish, so those become look-alike characters (``27"`` reads ``27″``).
         """
         return urlencode(
             {
                 "decision": "transfer",
                 "reason": self.reason,
                 "queue": self.queue,
-                "summary": self.summary,
-                "caller_wants": self.caller_wants or "",
+                "summary": for_dialplan(self.summary),
+                "caller_wants": for_dialplan(self.caller_wants or ""),
                 "call_uuid": self.call_uuid,
             },
             quote_via=quote,
@@ -79,6 +81,14 @@ class Handoff:
             created_at=str(data.get("created_at") or ""),
             facts=data.get("facts") or {},
         )
+
+
+_DIALPLAN_SAFE = str.maketrans({'"': "″", "(": "（", ")": "）", "[": "［", "]": "］", "\\": "/"})
+
+
+def for_dialplan(text: str) -> str:
+    """``text`` as one line that Asterisk's argument parsing leaves as it is."""
+    return " ".join(text.translate(_DIALPLAN_SAFE).split())
 
 
 def reason_text(reason: str, language: str) -> str:
@@ -134,6 +144,19 @@ class HandoffDesk:
             queue=self.settings.queue,
             created_at=records.now_iso(),
             facts=facts.as_dict(),
+        )
+
+    def bare(self, call_uuid: str, reason: str, caller_wants: str | None) -> Handoff:
+        """A handoff with only the reason (when gathering the facts itself failed)."""
+        text = f"{reason_text(reason, self.settings.language)}."
+        return Handoff(
+            call_uuid=call_uuid,
+            reason=reason,
+            summary=text[0].upper() + text[1:],
+            caller_wants=caller_wants,
+            summary_source="draft",
+            queue=self.settings.queue,
+            created_at=records.now_iso(),
         )
 
     def publish(self, handoff: Handoff) -> None:

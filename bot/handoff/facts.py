@@ -132,6 +132,12 @@ class HandoffFacts:
         """The facts as JSON-ready data."""
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HandoffFacts:
+        """Facts read back from :meth:`as_dict`."""
+        products = [Product(**p) for p in data.get("products") or []]
+        return cls(**{**data, "products": products})
+
 
 def gather_facts(record: CallRecord, reason: str, caller_wants: str | None) -> HandoffFacts:
     """Read the operator's facts out of a call record."""

@@ -4,7 +4,10 @@ Each configured channel gets every handoff, sent in the background (a transfer n
 for it), retried with backoff (``notify_retries``), each attempt bounded by a timeout. What
 leaves the service is what an operator needs - reason, summary, what the caller wants, the
 call id and a console link - with phone numbers and e-mails in the text masked; never the
-caller's number, tokens or the transcript. The webhook body is JSON, signed with
+caller's number, tokens or the transcript. Chat messages (Telegram, Slack: wider audiences)
+carry the facts only - reason, products, prices, stock, order - never the caller's own words
+or what the model wrote about them; the webhook (an operator system) gets the operator's
+summary. The webhook body is JSON, signed with
 ``X-Callproc-Signature: sha256=<HMAC of the body>`` when ``webhook_secret`` is set.
 """
 
@@ -20,6 +23,7 @@ from typing import Any
 import aiohttp
 
 from bot.handoff.desk import Handoff, reason_text
+from bot.handoff.facts import HandoffFacts, draft_summary
 from bot.settings import HandoffSettings
 from observability.logging import get_logger
 from observability.scrub import scrub_text
@@ -79,12 +83,19 @@ class Notifier:
         return {
             "reason": handoff.reason,
             "reason_text": reason_text(handoff.reason, self.settings.language),
-            "summary": scrub_text(handoff.summary),
-            "caller_wants": scrub_text(handoff.caller_wants or ""),
+            "summary": self._facts_only(handoff),
+            "caller_wants": "",  # in the console, not in a chat
             "call_uuid": handoff.call_uuid,
             "call_short": handoff.call_uuid[:8],
             "console_link": console,
         }
+
+    def _facts_only(self, handoff: Handoff) -> str:
+        facts = {**handoff.facts, "first_words": None, "last_words": None, "caller_wants": None}
+        try:
+            return draft_summary(HandoffFacts.from_dict(facts), self.settings.language)
+        except (TypeError, KeyError):  # a handoff without facts (read back, or bare)
+            return reason_text(handoff.reason, self.settings.language)
 
     def webhook_body(self, handoff: Handoff) -> dict[str, Any]:
         """The JSON a webhook receives."""
@@ -94,8 +105,8 @@ class Notifier:
             "call_uuid": handoff.call_uuid,
             "reason": handoff.reason,
             "reason_text": fields["reason_text"],
-            "summary": fields["summary"],
-            "caller_wants": fields["caller_wants"] or None,
+            "summary": scrub_text(handoff.summary),
+            "caller_wants": scrub_text(handoff.caller_wants or "") or None,
             "queue": handoff.queue,
             "created_at": handoff.created_at,
             "console_url": fields["console_link"],

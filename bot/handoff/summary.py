@@ -130,7 +130,7 @@ async def summarize(
     except ValidationError as e:
         log.warning("handoff summary: answer off-schema, draft used", errors=e.error_count())
         return fallback
-    return Summary(" ".join(out.summary.split()), out.caller_wants.strip(), "model")
+    return Summary(" ".join(out.summary.split()), " ".join(out.caller_wants.split()), "model")
 
 
 def _tool_input(message: Any) -> Any:

@@ -88,6 +88,10 @@ class CallRecorder:
         self.sessions.update(self.call_uuid, state="transferring")
         self.sessions.put_handoff(self.call_uuid, handoff)
 
+    async def handoff_stored(self, handoff: dict[str, Any]) -> None:
+        """Wait (briefly) until Redis has the handoff: another instance may be asked for it."""
+        await self.sessions.store_handoff_now(self.call_uuid, handoff)
+
     def ended(self, *, outcome: str, reason: str | None, duration_ms: int) -> None:
         """The call is over."""
         self._bot_said(self.record.turns[-1])

@@ -94,6 +94,24 @@ class SessionStore:
         entry.handoff = json.dumps(handoff, ensure_ascii=False)
         self._kick()
 
+    async def store_handoff_now(
+        self, call_uuid: str, handoff: dict[str, Any], timeout: float = 0.3
+    ) -> bool:
+        """Write a handoff at once, waiting at most ``timeout``; the noted copy follows anyway."""
+        try:
+            await asyncio.wait_for(
+                self.client.set(
+                    handoff_key(call_uuid),
+                    json.dumps(handoff, ensure_ascii=False),
+                    ex=self.settings.handoff_ttl_secs,
+                ),
+                timeout,
+            )
+        except Exception as e:  # Redis slow or down: the background writer keeps trying
+            log.warning("handoff not in redis yet", error=type(e).__name__)
+            return False
+        return True
+
     def _kick(self) -> None:
         self._idle.clear()
         self._wake.set()

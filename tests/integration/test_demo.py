@@ -1,18 +1,33 @@
 """``callproc demo`` output: the files and the field names downstream tools read."""
 
 import json
+import re
 import uuid
 import wave
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.demo import run_demo
 from bot.settings import load_settings
 from bot.storage.database import Database
 from bot.storage.runtime import open_postgres
+from tests.promql import exported_names, metric_names
 
 pytestmark = pytest.mark.integration
+
+OBSERVABILITY = Path(__file__).resolve().parents[2] / "observability"
+DASHBOARD = OBSERVABILITY / "grafana" / "dashboards" / "callproc.json"
+RULES = OBSERVABILITY / "prometheus" / "rules" / "callproc.rules.yml"
+STAGE_LABELS = (
+    "stt_final",
+    "end_of_turn",
+    "llm_first_token",
+    "tts_first_audio",
+    "voice_to_voice",
+    "overhead",
+)
 
 STAGES = (
     "voice_to_voice_ms",
@@ -69,3 +84,21 @@ async def test_demo_writes_a_stereo_recording_and_a_report_per_call(tmp_path: Pa
     finally:
         await database.close()
         await postgres.close()
+
+    # /metrics after the calls (the demo saved the scrape): every stage was measured, and
+    # every metric the dashboard and the alert rules read is one the service exports.
+    exposition = (tmp_path / "metrics.prom").read_text()
+    for stage in STAGE_LABELS:
+        count = re.search(
+            rf'callproc_stage_latency_seconds_count{{stage="{stage}"}} (\S+)', exposition
+        )
+        assert count and float(count.group(1)) > 0, stage
+    exported = exported_names(exposition) | {"up"}  # `up` is Prometheus' own
+    dashboard = json.loads(DASHBOARD.read_text())
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            missing = metric_names(target["expr"]) - exported
+            assert not missing, (panel["title"], missing)
+    rules = yaml.safe_load(RULES.read_text())
+    for rule in rules["groups"][0]["rules"]:
+        assert not metric_names(rule["expr"]) - exported, rule["alert"]

@@ -46,7 +46,7 @@ from observability.logging import get_logger
 from processors.frames import WireAudioStartedFrame, WireAudioStoppedFrame
 from transports.audiosocket.codec import Audio, Dtmf, Error, Hangup, ProtocolError
 from transports.audiosocket.connection import AudioSocketConnection
-from transports.audiosocket.pacer import Pacer
+from transports.audiosocket.pacer import Pacer, PacerStats
 
 log = get_logger("transports.audiosocket.transport")
 
@@ -272,6 +272,11 @@ class AudioSocketOutputTransport(BaseOutputTransport):
             await self.cancel_task(self._sender)
             self._sender = None
 
+    @property
+    def pacer_stats(self) -> PacerStats:
+        """How the output has been paced so far."""
+        return self._pacer.stats
+
     async def _hang_up(self) -> None:
         connection = self._transport.connection
         if connection.closed:
@@ -323,6 +328,14 @@ class AudioSocketTransport(BaseTransport):
         self._input: AudioSocketInputTransport | None = None
         self._output: AudioSocketOutputTransport | None = None
         self._register_event_handler("on_client_disconnected")
+
+    @property
+    def pacing(self) -> tuple[int, int, float] | None:
+        """``(frames, stalls, latest seconds)`` of the output so far, if there is an output."""
+        if self._output is None:
+            return None
+        stats = self._output.pacer_stats
+        return stats.frames, stats.stalls, stats.late_secs_max
 
     def input(self) -> AudioSocketInputTransport:
         """The processor that turns the caller's stream into frames."""

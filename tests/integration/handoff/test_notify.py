@@ -102,5 +102,7 @@ async def test_a_handoff_is_posted_everywhere_it_should_be(start_service):
 
     everything = json.dumps(receivers.got, ensure_ascii=False, default=str)
     assert "123 45 67" not in everything and "0671234567" not in everything
+    # Chats are wider audiences: facts only, never the caller's words (a name, here).
+    assert "Коваль" not in telegram["text"] and "Оформіть" not in telegram["text"]
     assert sorted(c for c, _ in service.notifier.sent) == ["slack", "telegram", "webhook"]
     await receivers.runner.cleanup()

@@ -79,6 +79,18 @@ def test_a_long_summary_is_cut_at_a_word():
     assert fit("коротко") == "коротко"
 
 
+def test_quotes_and_brackets_do_not_reach_the_dialplan():
+    """Asterisk's HASH() splits values like arguments: quotes and brackets would regroup them."""
+    handoff = Handoff(
+        call_uuid="c1", reason="other", summary='Монітор LG 27" 27MR400 (TD-1, 5 999 грн',
+        caller_wants="a\nb [c]", summary_source="draft", queue="operators", created_at="t",
+    )  # fmt: skip
+    values = dict(parse_qsl(handoff.plain()))
+    assert values["summary"] == "Монітор LG 27″ 27MR400 （TD-1, 5 999 грн"
+    assert values["caller_wants"] == "a b ［c］"
+    assert not set(values["summary"] + values["caller_wants"]) & set('"()[]\\\n')
+
+
 def test_the_plain_form_is_what_asterisk_hash_reads():
     handoff = Handoff(
         call_uuid="c1", reason="caller_request", summary="Причина: скарга & повернення = так",

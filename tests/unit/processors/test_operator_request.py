@@ -54,3 +54,38 @@ def test_asks_for_a_person(said):
 )
 def test_does_not_ask_for_a_person(said):
     assert not asks_for_person(said)
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Я вже двічі просив, з'єднайте з оператором!",
+        "Не хочу с роботом говорить, дайте человека",
+        "Соедините с кем-нибудь живым",
+        "Покличте, будь ласка, менеджера",
+        "I want to speak to someone",
+        "Я уже говорил, переключите на оператора",
+        "Можна з кимось поговорити?",
+    ],
+)
+def test_asks_for_a_person_in_harder_wordings(said):
+    assert asks_for_person(said)
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Потрібен телефон для літньої людини",
+        "Мне нужен подарок для человека",
+        "Хочу павербанк для оператора дрона",
+        "Мені потрібен мобільний оператор Київстар",
+        "Не треба оператора, я сам",
+        "Мне не нужен человек, просто скажите цену",
+        "Я хочу human-readable опис",
+        "Дякую, оператор не потрібен",
+        "Треба роутер, щоб кожна людина в домі мала Wi-Fi",
+        "Я хочу замовити, мені вже оператор казав ціну",
+    ],
+)
+def test_buying_for_someone_is_not_asking_for_them(said):
+    assert not asks_for_person(said)

@@ -1,0 +1,169 @@
+"""The service's Prometheus metrics: one table of specs, built on an injected registry.
+
+``build_metrics(registry)`` creates every metric (tests use a fresh registry); ``/metrics``
+serves :func:`exposition_registry`. Labels are bounded: stage, outcome, reason, tool, status,
+service, kind, operation - never a call id or a phone number. Latency buckets span what a
+phone call feels: tens of milliseconds (our own overhead) to seconds (a slow turn).
+
+With several worker processes, set ``PROMETHEUS_MULTIPROC_DIR`` (an empty folder) before the
+processes start: prometheus-client then keeps values in that folder and ``/metrics`` of any
+worker reports the sum over all of them (gauges: live sum).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+PREFIX = "callproc"
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
+TOOL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
+STAGES = (
+    "stt_final",
+    "end_of_turn",
+    "llm_first_token",
+    "tts_first_audio",
+    "voice_to_voice",
+    "overhead",
+    "barge_in_stop",
+)
+OUTCOMES = (
+    "completed",
+    "transferred",
+    "caller_hangup",
+    "bot_hangup",
+    "service_failure",
+    "shutdown",
+    "other",
+)
+REASONS = (
+    "caller_request",
+    "dtmf_zero",
+    "cannot_help",
+    "complaint",
+    "order_problem",
+    "returns",
+    "recognition_failures",
+    "service_failure",
+    "other",
+    "none",
+)
+TOOL_STATUSES = (
+    "ok",
+    "confirmation_required",
+    "ordered",
+    "already_ordered",
+    "invalid_arguments",
+    "invalid_order",
+    "not_found",
+    "out_of_stock",
+    "store_unavailable",
+    "answer_first",
+    "cancelled",
+    "unfinished",
+    "other",
+)
+
+# name, kind, help, labels, extra keyword arguments
+SPECS: tuple[tuple[str, str, str, tuple[str, ...], dict[str, Any]], ...] = (
+    ("active_calls", "gauge", "Calls in progress.", (), {"multiprocess_mode": "livesum"}),
+    ("ready", "gauge", "1 while the next call can be taken (what /health/ready says).", (),
+     {"multiprocess_mode": "livemin"}),
+    ("calls", "counter", "Calls that ended, by outcome and transfer reason.",
+     ("outcome", "reason"), {}),
+    ("stage_latency_seconds", "histogram",
+     "Per turn: end of speech to final transcript (stt_final), to the end-of-turn decision "
+     "(end_of_turn); then to Claude's first token (llm_first_token); first text to first "
+     "TTS audio (tts_first_audio); end of speech to first bot audio on the socket "
+     "(voice_to_voice); what is left of voice_to_voice after those (overhead); barge-in to "
+     "the last bot frame (barge_in_stop).",
+     ("stage",), {"buckets": LATENCY_BUCKETS}),
+    ("barge_ins", "counter", "Times the caller interrupted the bot.", (), {}),
+    ("false_barge_ins", "counter",
+     "Interruptions after which the caller said nothing recognisable (noise).", (), {}),
+    ("tool_calls", "counter", "Tool calls by tool and outcome.", ("tool", "status"), {}),
+    ("tool_duration_seconds", "histogram", "How long tools took.", ("tool",),
+     {"buckets": TOOL_BUCKETS}),
+    ("errors", "counter", "Failures by service and kind (error, deadline...).",
+     ("service", "kind"), {}),
+    ("output_frames", "counter", "Audio frames sent to Asterisk.", (), {}),
+    ("output_stalls", "counter",
+     "Times the sender fell behind by more than its lead (the caller heard a gap).", (), {}),
+    ("output_late_seconds", "histogram", "Per call: the latest an audio frame was sent.", (),
+     {"buckets": (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.1, 0.2, 0.5)}),
+    ("store_requests", "counter", "Store API requests by operation and outcome.",
+     ("operation", "outcome"), {}),
+    ("store_request_seconds", "histogram", "Store API request time.", ("operation",),
+     {"buckets": TOOL_BUCKETS}),
+    ("storage_pending_records", "gauge", "Call records waiting to be written to PostgreSQL.",
+     (), {"multiprocess_mode": "livesum"}),
+    ("storage_spilled_records", "gauge", "Call records that went through the spill file.",
+     (), {"multiprocess_mode": "livesum"}),
+    ("postgres_up", "gauge", "1 while writes to PostgreSQL succeed.", (),
+     {"multiprocess_mode": "livemin"}),
+    ("redis_up", "gauge", "1 while writes to Redis succeed.", (),
+     {"multiprocess_mode": "livemin"}),
+    ("handoffs", "counter", "Handoffs by reason and where the summary came from.",
+     ("reason", "summary_source"), {}),
+)  # fmt: skip
+
+_KINDS = {"counter": Counter, "gauge": Gauge, "histogram": Histogram}
+
+
+@dataclass
+class Metrics:
+    """The metrics, by short name (``metrics.calls.labels(...).inc()``)."""
+
+    registry: CollectorRegistry
+    by_name: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.by_name[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def multiprocess() -> bool:
+    """Whether prometheus-client keeps values in ``PROMETHEUS_MULTIPROC_DIR``."""
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+def build_metrics(registry: CollectorRegistry | None = None) -> Metrics:
+    """Create every metric of :data:`SPECS` on ``registry`` (a new one if None)."""
+    registry = registry or CollectorRegistry()
+    made: dict[str, Any] = {}
+    for name, kind, help_text, labels, extra in SPECS:
+        options = dict(extra)
+        if kind != "gauge":
+            options.pop("multiprocess_mode", None)
+        made[name] = _KINDS[kind](
+            f"{PREFIX}_{name}", help_text, labels, registry=registry, **options
+        )
+    if not multiprocess():
+        ProcessCollector(registry=registry)  # process_cpu_seconds_total, memory, fds
+    return Metrics(registry, made)
+
+
+def exposition_registry(metrics: Metrics) -> CollectorRegistry:
+    """What ``/metrics`` serves: this process's registry, or every worker's values."""
+    if not multiprocess():
+        return metrics.registry
+    merged = CollectorRegistry()
+    MultiProcessCollector(merged)
+    return merged
+
+
+def bounded(value: str | None, allowed: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``allowed``, else the last entry ("other"/"none")."""
+    return value if value in allowed else allowed[-1]
