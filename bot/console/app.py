@@ -150,7 +150,7 @@ class Console:
                 await asyncio.sleep(1.0)
             return web.Response(text=_LOGIN.replace("<!--error-->", _WRONG), status=401,
                                 content_type="text/html")  # fmt: skip
-        response = web.HTTPSeeOther("/console")
+        response = _see_console()
         https = request.secure or request.headers.get("X-Forwarded-Proto") == "https"
         response.set_cookie(
             COOKIE, self._session(int(time.time())), httponly=True, samesite="Strict",
@@ -159,7 +159,7 @@ class Console:
         return response
 
     async def _logout(self, request: web.Request) -> web.Response:
-        response = web.HTTPSeeOther("/console")
+        response = _see_console()
         response.del_cookie(COOKIE, path="/console")
         return response
 
@@ -272,3 +272,8 @@ form{display:grid;gap:.6em;min-width:18em}.error{color:#b00}</style></head>
 <label>Password <input type="password" name="password" autofocus required></label>
 <button type="submit">Sign in</button></form></body></html>
 """
+
+
+def _see_console() -> web.Response:
+    """A 303 back to the console page (returned, so cookies can be set on it)."""
+    return web.Response(status=303, headers={"Location": "/console"})
