@@ -329,7 +329,8 @@ class Settings(BaseSettings):
     )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        "INFO", description="Lowest log level written."
+        "INFO",
+        description="Lowest log level written; DEBUG is for our own code, libraries stay at INFO.",
     )
     log_format: Literal["json", "console"] = Field(
         "json", description="json: one JSON object per line; console: for a person at a terminal."

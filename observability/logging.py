@@ -8,6 +8,9 @@
 * loguru (pipecat logs through it): its handlers are replaced by a sink that re-emits each record
   on the stdlib logger named after the loguru record (``pipecat.transports.base_output``).
 
+At DEBUG only our own packages write DEBUG lines; libraries stay at INFO and above, because their
+DEBUG output (transcripts, LLM context, tool arguments) is personal data the scrubber cannot spot.
+
 Every line is one JSON object with ``ts`` (ISO 8601, UTC), ``level``, ``logger``, ``event``,
 ``call_uuid`` when emitted inside `call_context` / after `bind_call`, any extra fields, and
 ``exception`` for tracebacks. Every key and value, the message and the traceback text included,
@@ -48,6 +51,9 @@ _LOGURU_TO_STDLIB: Final = {
     "ERROR": logging.ERROR,
     "CRITICAL": logging.CRITICAL,
 }
+
+OWN_PACKAGES: Final = ("bot", "transports", "processors", "observability", "sandbox")
+"""Top-level packages whose DEBUG lines are written at level DEBUG."""
 
 _root_level_before: int | None = None
 
@@ -121,6 +127,20 @@ def _build_formatter(*, json: bool, stream: TextIO) -> structlog.stdlib.Processo
     )
 
 
+class _LibraryDebugFilter(logging.Filter):
+    """Drop the DEBUG lines of libraries (pipecat, anthropic, aiohttp, grpc, asyncpg ...).
+
+    Their DEBUG output carries transcripts, the LLM context, request bodies and tool
+    arguments (a customer's name, an address): personal data the scrubber cannot recognise
+    by shape. DEBUG is for our own code; libraries log from INFO up whatever the level.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.INFO:
+            return True
+        return record.name.partition(".")[0] in OWN_PACKAGES
+
+
 def _loguru_sink(message: Any) -> None:
     """Re-emit a loguru record on the stdlib logger of the same name."""
     record = message.record
@@ -186,6 +206,7 @@ def configure_logging(
 
     handler = logging.StreamHandler(out)
     handler.setFormatter(_build_formatter(json=json, stream=out))
+    handler.addFilter(_LibraryDebugFilter())
     setattr(handler, _HANDLER_MARK, True)
 
     root = logging.getLogger()
@@ -198,7 +219,7 @@ def configure_logging(
     _loguru.remove()
     _loguru.add(
         _loguru_sink,
-        level=levelno,
+        level=max(levelno, logging.INFO),  # loguru is pipecat's: see _LibraryDebugFilter
         format="{message}",
         backtrace=False,
         diagnose=False,  # diagnose prints local variables, secrets included

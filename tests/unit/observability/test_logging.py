@@ -122,15 +122,21 @@ def test_debug_is_dropped_at_info_everywhere(out: io.StringIO) -> None:
     assert [line["event"] for line in lines(out)] == ["kept"]
 
 
-def test_debug_level_lets_debug_through(out: io.StringIO) -> None:
+def test_debug_level_lets_our_debug_through_but_not_the_libraries(out: io.StringIO) -> None:
     configure_logging("debug", stream=out)
 
-    loguru_logger.debug("pipecat detail")
-    get_logger("bot").debug("our detail")
+    # What pipecat and the Anthropic SDK write at DEBUG: a customer's name passes the scrubber.
+    loguru_logger.debug("Calling function [create_order] with arguments {'customer_name': 'Олена'}")
+    logging.getLogger("anthropic._base_client").debug("Request options: {'messages': ...}")
+    logging.getLogger("pipecat.services.llm_service").debug("stdlib side of pipecat")
+    get_logger("bot.call").debug("our detail")
+    logging.getLogger("processors.speech").debug("our stdlib detail")
+    loguru_logger.info("pipecat info")
 
     assert [(line["event"], line["level"]) for line in lines(out)] == [
-        ("pipecat detail", "debug"),
         ("our detail", "debug"),
+        ("our stdlib detail", "debug"),
+        ("pipecat info", "info"),
     ]
 
 
