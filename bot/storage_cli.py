@@ -12,13 +12,18 @@ import asyncio
 import json
 import re
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.settings import Settings
 
+if TYPE_CHECKING:
+    from bot.storage.database import Database
+
 _AGE = re.compile(r"^(\d+)\s*([dhw])$")
+Command = Callable[[Settings, argparse.Namespace], int]
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -28,24 +33,24 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     db_sub = db.add_subparsers(required=True, metavar="ACTION")
     migrate = db_sub.add_parser("migrate", help="bring the schema to this release (alembic)")
     migrate.add_argument("--revision", default="head", help="target revision (default: head)")
-    migrate.set_defaults(func=_migrate)
+    migrate.set_defaults(func=_command("db migrate", _migrate))
     roles = db_sub.add_parser(
         "roles", help="print the SQL a superuser runs once: roles, database, pgvector"
     )
     roles.add_argument("--database", default="callproc", help="database name")
-    roles.set_defaults(func=_roles)
+    roles.set_defaults(func=_command("db roles", _roles))
     backup = db_sub.add_parser("backup", help="pg_dump the schema to a timestamped file")
     backup.add_argument("--dir", type=Path, help="where to write it (default: <data dir>/backups)")
-    backup.set_defaults(func=_backup)
+    backup.set_defaults(func=_command("db backup", _backup))
     restore = db_sub.add_parser("restore", help="replace the schema's contents with a backup")
     restore.add_argument("file", type=Path, help="a file written by `callproc db backup`")
-    restore.set_defaults(func=_restore)
+    restore.set_defaults(func=_command("db restore", _restore))
     prune = db_sub.add_parser("prune", help="remove transcripts of old calls (retention)")
     prune.add_argument(
         "--older-than",
         help="age such as 90d, 12w or 48h (default: CALLPROC_DATABASE__RETENTION_DAYS days)",
     )
-    prune.set_defaults(func=_prune)
+    prune.set_defaults(func=_command("db prune", _prune))
 
     calls = sub.add_parser("calls", help="review recorded calls")
     calls.set_defaults(quiet_logs=True)
@@ -53,11 +58,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     listing = calls_sub.add_parser("list", help="recent calls, newest first")
     listing.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     listing.add_argument("--json", action="store_true", help="JSON for machines")
-    listing.set_defaults(func=_list)
+    listing.set_defaults(func=_command("calls list", _list))
     show = calls_sub.add_parser("show", help="one call: transcript, tool calls, latencies")
     show.add_argument("call", help="the call's UUID (or its first characters)")
     show.add_argument("--json", action="store_true", help="JSON for machines")
-    show.set_defaults(func=_show)
+    show.set_defaults(func=_command("calls show", _show))
 
 
 def parse_age(text: str) -> timedelta:
@@ -69,9 +74,31 @@ def parse_age(text: str) -> timedelta:
     return {"d": timedelta(days=n), "w": timedelta(weeks=n), "h": timedelta(hours=n)}[m[2]]
 
 
-def _fail(command: str, error: BaseException) -> int:
-    print(f"callproc {command}: {error}", file=sys.stderr)
-    return 1
+def _command(name: str, run: Command) -> Command:
+    """``run`` with its errors printed as ``callproc NAME: error`` and exit code 1."""
+
+    def guarded(settings: Settings, args: argparse.Namespace) -> int:
+        try:
+            return run(settings, args)
+        except Exception as e:
+            print(f"callproc {name}: {e}", file=sys.stderr)
+            return 1
+
+    return guarded
+
+
+async def _with_database(settings: Settings, work: Any) -> Any:
+    """Open PostgreSQL and the application role's `Database` around ``work(database)``."""
+    from bot.storage.database import Database
+
+    async def on_postgres(postgres: Any) -> Any:
+        database = Database(postgres.app_dsn)
+        try:
+            return await work(database)
+        finally:
+            await database.close()
+
+    return await _with_postgres(settings, on_postgres)
 
 
 async def _with_postgres(settings: Settings, work: Any) -> Any:
@@ -92,10 +119,7 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
         await migrate(postgres.owner_dsn, args.revision)
         return await current_revision(postgres.owner_dsn)
 
-    try:
-        revision = asyncio.run(_with_postgres(settings, work))
-    except Exception as e:
-        return _fail("db migrate", e)
+    revision = asyncio.run(_with_postgres(settings, work))
     print(f"database schema at revision {revision}")
     return 0
 
@@ -116,10 +140,7 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
     async def work(postgres: Any) -> Any:
         return await backup(postgres.owner_dsn, folder)
 
-    try:
-        result = asyncio.run(_with_postgres(settings, work))
-    except Exception as e:
-        return _fail("db backup", e)
+    result = asyncio.run(_with_postgres(settings, work))
     print(f"wrote {result.path} ({result.size_bytes / 1024:.0f} KiB in {result.seconds:.1f} s)")
     return 0
 
@@ -138,38 +159,24 @@ def _restore(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             await database.close()
 
-    try:
-        counts = asyncio.run(_with_postgres(settings, work))
-    except Exception as e:
-        return _fail("db restore", e)
+    counts = asyncio.run(_with_postgres(settings, work))
     print("restored: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
     return 0
 
 
 def _prune(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.storage.database import Database
 
-    try:
-        age = (
-            parse_age(args.older_than)
-            if args.older_than
-            else timedelta(days=settings.database.retention_days)
-        )
-    except ValueError as e:
-        return _fail("db prune", e)
+    age = (
+        parse_age(args.older_than)
+        if args.older_than
+        else timedelta(days=settings.database.retention_days)
+    )
     before = datetime.now(UTC) - age
 
-    async def work(postgres: Any) -> tuple[int, int]:
-        database = Database(postgres.app_dsn)
-        try:
-            return await database.prune(before)
-        finally:
-            await database.close()
+    async def work(database: Database) -> tuple[int, int]:
+        return await database.prune(before)
 
-    try:
-        calls, rows = asyncio.run(_with_postgres(settings, work))
-    except Exception as e:
-        return _fail("db prune", e)
+    calls, rows = asyncio.run(_with_database(settings, work))
     print(
         f"calls started before {before:%Y-%m-%d %H:%M} UTC: {calls} transcripts removed "
         f"({rows} rows); call times, outcomes and latencies are kept"
@@ -179,44 +186,27 @@ def _prune(settings: Settings, args: argparse.Namespace) -> int:
 
 def _list(settings: Settings, args: argparse.Namespace) -> int:
     from bot.review import format_call_list
-    from bot.storage.database import Database
 
-    async def work(postgres: Any) -> list[dict[str, Any]]:
-        database = Database(postgres.app_dsn)
-        try:
-            return await database.list_calls(max(1, args.limit))
-        finally:
-            await database.close()
+    async def work(database: Database) -> list[dict[str, Any]]:
+        return await database.list_calls(max(1, args.limit))
 
-    try:
-        calls = asyncio.run(_with_postgres(settings, work))
-    except Exception as e:
-        return _fail("calls list", e)
+    calls = asyncio.run(_with_database(settings, work))
     print(json.dumps(calls, ensure_ascii=False, indent=1) if args.json else format_call_list(calls))
     return 0
 
 
 def _show(settings: Settings, args: argparse.Namespace) -> int:
     from bot.review import format_call
-    from bot.storage.database import Database
 
-    async def work(postgres: Any) -> dict[str, Any] | str:
-        database = Database(postgres.app_dsn)
-        try:
-            found = await database.find_call(args.call)
-            if isinstance(found, str):
-                return found
-            detail = await database.call_detail(found)
-            return detail if detail is not None else f"no call {args.call}"
-        finally:
-            await database.close()
+    async def work(database: Database) -> dict[str, Any]:
+        found = await database.find_call(args.call)
+        if isinstance(found, str):
+            raise LookupError(found)
+        detail = await database.call_detail(found)
+        if detail is None:
+            raise LookupError(f"no call {args.call}")
+        return detail
 
-    try:
-        detail = asyncio.run(_with_postgres(settings, work))
-    except Exception as e:
-        return _fail("calls show", e)
-    if isinstance(detail, str):
-        print(f"callproc calls show: {detail}", file=sys.stderr)
-        return 1
+    detail = asyncio.run(_with_database(settings, work))
     print(json.dumps(detail, ensure_ascii=False, indent=1) if args.json else format_call(detail))
     return 0
