@@ -213,11 +213,9 @@ class Call:
         except Exception as e:  # the facts or the summary broke: a bare handoff still goes
             log.error("handoff summary failed", error=type(e).__name__)
             handoff = self.handoffs.bare(call_uuid, reason, caller_wants)
-        if self.recorder is not None:
-            self.recorder.handoff(handoff.as_dict())
         self.handoffs.publish(handoff)
         if self.recorder is not None:
-            await self.recorder.handoff_stored(handoff.as_dict())  # shared, before the 0x00
+            await self.recorder.handoff(handoff.as_dict())  # in Redis before the 0x00
 
     async def _caller_asked(self, reason: str, said: str | None) -> None:
         if said:  # the model never saw these words: they make a turn of their own

@@ -74,8 +74,12 @@ class CallRecorder:
             self.writer.submit(records.tool_call(self.call_uuid, seq, line.tool))
             self.sessions.update(self.call_uuid, last_tool=line.tool.name)
 
-    def handoff(self, handoff: dict[str, Any]) -> None:
-        """The call goes to an operator (``Handoff.as_dict()``)."""
+    async def handoff(self, handoff: dict[str, Any]) -> None:
+        """The call goes to an operator (``Handoff.as_dict()``).
+
+        Redis gets it at once (briefly awaited: another instance may be asked for it before
+        long); if Redis is slow or down, the session writer keeps trying.
+        """
         self.writer.submit(
             records.handoff(
                 self.call_uuid,
@@ -86,11 +90,8 @@ class CallRecorder:
             )
         )
         self.sessions.update(self.call_uuid, state="transferring")
-        self.sessions.put_handoff(self.call_uuid, handoff)
-
-    async def handoff_stored(self, handoff: dict[str, Any]) -> None:
-        """Wait (briefly) until Redis has the handoff: another instance may be asked for it."""
-        await self.sessions.store_handoff_now(self.call_uuid, handoff)
+        if not await self.sessions.store_handoff_now(self.call_uuid, handoff):
+            self.sessions.put_handoff(self.call_uuid, handoff)
 
     def ended(self, *, outcome: str, reason: str | None, duration_ms: int) -> None:
         """The call is over."""

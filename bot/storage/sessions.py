@@ -97,7 +97,7 @@ class SessionStore:
     async def store_handoff_now(
         self, call_uuid: str, handoff: dict[str, Any], timeout: float = 0.3
     ) -> bool:
-        """Write a handoff at once, waiting at most ``timeout``; the noted copy follows anyway."""
+        """Write a handoff at once, waiting at most ``timeout``; False if it is not written."""
         try:
             await asyncio.wait_for(
                 self.client.set(
@@ -107,7 +107,7 @@ class SessionStore:
                 ),
                 timeout,
             )
-        except Exception as e:  # Redis slow or down: the background writer keeps trying
+        except Exception as e:  # Redis slow or down: the caller notes it for the writer
             log.warning("handoff not in redis yet", error=type(e).__name__)
             return False
         return True
