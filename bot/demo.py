@@ -21,15 +21,23 @@ from urllib.parse import parse_qsl
 import aiohttp
 
 from bot.call import Call
-from bot.review import format_tool
+from bot.review import STAGE_LABELS, format_tool, latency_lines
 from bot.service import Service
 from bot.settings import Settings
+from bot.storage.records import summarise
 from observability.observers.call_record import TranscriptLine, Turn
 from sandbox.caller import CallResult, fetch_handoff, report_caller_number, run_call
 from sandbox.scenario import Scenario, ScenarioPlayer, build_phrasebook, load_scenarios
 
 OUTPUT_DIR = Path("demo-output")
 CALL_ENDING_TOOLS = ("end_call", "transfer_to_operator")  # no model request follows them
+DEMO_STAGES = {  # the summary at the end: the services' stages, then our own part
+    **{key: STAGE_LABELS[key] for key in (
+        "voice_to_voice_ms", "end_of_turn_ms", "stt_final_ms", "llm_first_token_ms",
+        "tts_first_audio_ms",
+    )},
+    "overhead_ms": "our overhead",
+}  # fmt: skip
 
 
 def _latency(turn: Turn) -> str:
@@ -164,23 +172,9 @@ def _write(path: Path, text: str) -> None:
 def _latency_summary(reports: dict[str, dict[str, Any]]) -> None:
     """p50 / p95 / max of each stage over every answered turn of the demo."""
     print("\nlatency over all answers (p50 / p95 / max):")
-    for key, label in (
-        ("voice_to_voice_ms", "voice-to-voice"),
-        ("end_of_turn_ms", "end of turn"),
-        ("stt_final_ms", "STT final"),
-        ("llm_first_token_ms", "LLM first token"),
-        ("tts_first_audio_ms", "TTS first audio"),
-        ("overhead_ms", "our overhead"),
-    ):
-        values = sorted(
-            t[key] for r in reports.values() for t in r["turns"] if t.get(key) is not None
-        )
-        if values:
-            p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
-            print(
-                f"  {label:<16} {statistics.median(values):6.0f} / {p95:6.0f} / "
-                f"{values[-1]:6.0f} ms  ({len(values)} turns)"
-            )
+    turns = [t for r in reports.values() for t in r["turns"]]
+    for line in latency_lines(summarise(turns, DEMO_STAGES), DEMO_STAGES, indent="  "):
+        print(line)
 
 
 def _store_orders(service: Service) -> dict[str, dict[str, Any]] | None:

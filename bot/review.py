@@ -36,8 +36,8 @@ def _outcome(call: dict[str, Any]) -> str:
     return f"{outcome} ({reason})" if reason else outcome
 
 
-def _median(call: dict[str, Any], stage: str = "voice_to_voice_ms") -> str:
-    figures = (call.get("latency") or {}).get(stage)
+def _median(call: dict[str, Any]) -> str:
+    figures = (call.get("latency") or {}).get("voice_to_voice_ms")
     return "-" if not figures else f"{figures['median']:.0f} ms"
 
 
@@ -58,6 +58,18 @@ def format_call_list(calls: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def latency_lines(
+    summary: dict[str, dict[str, Any]], labels: dict[str, str], indent: str
+) -> list[str]:
+    """One line per stage of a `bot.storage.records.summarise` result, in ``labels`` order."""
+    return [
+        f"{indent}{label:<16} {f['median']:>6.0f} / {f['p95']:>6.0f} / {f['max']:>6.0f} ms"
+        f"  ({f['count']} turns)"
+        for stage, label in labels.items()
+        if (f := summary.get(stage))
+    ]
+
+
 def format_call(call: dict[str, Any]) -> str:
     """One call: when, how it ended, latency per stage, the transcript with tool calls."""
     lines = [
@@ -72,13 +84,7 @@ def format_call(call: dict[str, Any]) -> str:
     latency = call.get("latency") or {}
     if latency:
         lines.append("  latency (median / p95 / max over turns):")
-        for stage, label in STAGE_LABELS.items():
-            f = latency.get(stage)
-            if f:
-                lines.append(
-                    f"    {label:<16} {f['median']:>6.0f} / {f['p95']:>6.0f} / {f['max']:>6.0f} ms"
-                    f"  ({f['count']} turns)"
-                )
+        lines += latency_lines(latency, STAGE_LABELS, indent="    ")
     if call.get("transcript_pruned_at"):
         lines.append(f"  transcript removed {_when(call['transcript_pruned_at'])} UTC (retention)")
     lines.append("  transcript:")

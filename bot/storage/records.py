@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import statistics
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -175,9 +176,16 @@ def call_ended(
 
 def latency_summary(turns: list[Turn]) -> dict[str, dict[str, float | int]]:
     """Per stage: how many turns had it, and their median, p95 and max in ms."""
+    return summarise([t.figures() for t in turns], LATENCY_STAGES)
+
+
+def summarise(
+    figures: list[Mapping[str, Any]], stages: Iterable[str]
+) -> dict[str, dict[str, float | int]]:
+    """Per stage: how many of ``figures`` (one mapping per turn) had it; median, p95, max."""
     summary: dict[str, dict[str, float | int]] = {}
-    for stage in LATENCY_STAGES:
-        values = sorted(v for t in turns if (v := t.figures().get(stage)) is not None)
+    for stage in stages:
+        values = sorted(v for f in figures if (v := f.get(stage)) is not None)
         if values:
             summary[stage] = {
                 "count": len(values),
