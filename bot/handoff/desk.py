@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 
 from anthropic import AsyncAnthropic
 
-from bot.handoff.facts import REASONS, gather_facts
+from bot.handoff.facts import gather_facts, reason_text
 from bot.handoff.summary import summarize
 from bot.settings import HandoffSettings
 from bot.storage import records
@@ -89,11 +89,6 @@ _DIALPLAN_SAFE = str.maketrans({'"': "″", "(": "（", ")": "）", "[": "［", 
 def for_dialplan(text: str) -> str:
     """``text`` as one line that Asterisk's argument parsing leaves as it is."""
     return " ".join(text.translate(_DIALPLAN_SAFE).split())
-
-
-def reason_text(reason: str, language: str) -> str:
-    """A reason code in words, for people."""
-    return REASONS.get(language, REASONS["uk-UA"]).get(reason, reason)
 
 
 Listener = Callable[[Handoff], None]

@@ -193,11 +193,15 @@ def _note(products: dict[str, Product], sku: Any, name: Any, price: Any) -> None
         known.price_uah = price
 
 
+def reason_text(reason: str, language: str) -> str:
+    """A reason code in words, for people."""
+    return REASONS.get(language, REASONS["uk-UA"]).get(reason, reason)
+
+
 def draft_summary(facts: HandoffFacts, language: str = "uk-UA") -> str:
     """The facts as a short text for the operator's screen (at most SUMMARY_MAX_CHARS)."""
     words = LABELS.get(language, LABELS["uk-UA"])
-    reasons = REASONS.get(language, REASONS["uk-UA"])
-    parts = [f"{words['reason']}: {reasons.get(facts.reason, facts.reason)}."]
+    parts = [f"{words['reason']}: {reason_text(facts.reason, language)}."]
     if facts.caller_wants:
         parts.append(f"{words['wants']}: {facts.caller_wants.rstrip('.')}.")
     if facts.products:

@@ -22,8 +22,8 @@ from typing import Any
 
 import aiohttp
 
-from bot.handoff.desk import Handoff, reason_text
-from bot.handoff.facts import HandoffFacts, draft_summary
+from bot.handoff.desk import Handoff
+from bot.handoff.facts import HandoffFacts, draft_summary, reason_text
 from bot.settings import HandoffSettings
 from observability.logging import get_logger
 from observability.scrub import scrub_text
