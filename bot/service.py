@@ -10,6 +10,7 @@ import asyncio
 import signal
 import uuid
 from collections.abc import Callable
+from typing import get_args
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -24,7 +25,7 @@ from bot.phrases import render_phrases
 from bot.prompts import PromptSet, load_prompts
 from bot.secrets_store import stored_secret
 from bot.services import Backends, open_backends
-from bot.settings import Settings
+from bot.settings import Language, Settings
 from bot.storage import records
 from bot.storage.runtime import Storage, open_storage
 from observability.logging import get_logger
@@ -35,7 +36,6 @@ from transports.audiosocket.server import AudioSocketServer
 log = get_logger("bot.service")
 
 HANGUP_GRACE_SECS = 3.0  # after the drain time: bot hangups in flight, then cancel
-LANGUAGES = ("uk-UA", "ru-RU", "en-US")  # every prompt set is versioned in the database
 
 
 class Service:
@@ -98,11 +98,14 @@ class Service:
         self._measure_storage()
         log.info("storage", where=self.storage.describe())
         try:
-            for language in LANGUAGES:
-                prompts = load_prompts(language, store=self.settings.store_name)
+            prompt_sets = {
+                language: load_prompts(language, store=self.settings.store_name)
+                for language in get_args(Language)  # every prompt set is versioned in the database
+            }
+            for prompts in prompt_sets.values():
                 self.storage.writer.submit(records.prompt_version(prompts))
             if self.settings.pipeline == "voice":
-                self.prompts = load_prompts(self.settings.language, store=self.settings.store_name)
+                self.prompts = prompt_sets[self.settings.language]
                 self.backends = await open_backends(self.settings)
                 self.phrases = await render_phrases(self.settings, self.backends, self.prompts)
                 self.handoffs = HandoffDesk(

@@ -30,6 +30,10 @@ NESTED_DELIMITER = "__"
 Port = Annotated[int, Field(ge=0, le=65535)]
 
 
+Language = Literal["uk-UA", "ru-RU", "en-US"]
+"""The languages callers are answered in (each has its prompts and phrases)."""
+
+
 class AudioSocketSettings(BaseModel):
     """The TCP listener Asterisk's ``AudioSocket()`` connects to, and the per-call audio format."""
 
@@ -98,9 +102,7 @@ class HttpSettings(BaseModel):
 class HandoffSettings(BaseModel):
     """Handing calls to operators: the summary, the queue, notifications."""
 
-    language: Literal["uk-UA", "ru-RU", "en-US"] = Field(
-        "uk-UA", description="Language of the operator's summary."
-    )
+    language: Language = Field("uk-UA", description="Language of the operator's summary.")
     summary_deadline_secs: float = Field(
         2.0,
         gt=0,
@@ -347,7 +349,7 @@ class Settings(BaseSettings):
         "echo: a check of the line without speech services - a chime, the caller's audio "
         "looped back, a beep per DTMF digit, '1' a melody that '*' interrupts, '#' hangs up.",
     )
-    language: Literal["uk-UA", "ru-RU", "en-US"] = Field(
+    language: Language = Field(
         "uk-UA", description="Conversation language (prompts, recognition, voice)."
     )
     store_name: str = Field(
