@@ -28,15 +28,6 @@ from prometheus_client.multiprocess import MultiProcessCollector
 PREFIX = "callproc"
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
 TOOL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
-STAGES = (
-    "stt_final",
-    "end_of_turn",
-    "llm_first_token",
-    "tts_first_audio",
-    "voice_to_voice",
-    "overhead",
-    "barge_in_stop",
-)
 OUTCOMES = (
     "completed",
     "transferred",
@@ -144,12 +135,7 @@ def build_metrics(registry: CollectorRegistry | None = None) -> Metrics:
     registry = registry or CollectorRegistry()
     made: dict[str, Any] = {}
     for name, kind, help_text, labels, extra in SPECS:
-        options = dict(extra)
-        if kind != "gauge":
-            options.pop("multiprocess_mode", None)
-        made[name] = _KINDS[kind](
-            f"{PREFIX}_{name}", help_text, labels, registry=registry, **options
-        )
+        made[name] = _KINDS[kind](f"{PREFIX}_{name}", help_text, labels, registry=registry, **extra)
     if not multiprocess():
         ProcessCollector(registry=registry)  # process_cpu_seconds_total, memory, fds
     return Metrics(registry, made)

@@ -31,8 +31,8 @@ class FallbackSpeech(FrameProcessor):
         await super().process_frame(frame, direction)
         await self.push_frame(frame, direction)
 
-    async def say(self, pcm: bytes, text: str, *, then_end: bool = False) -> None:
-        """Interrupt the bot, play ``pcm`` (saying ``text``), and optionally end the call after."""
+    async def say(self, pcm: bytes, text: str) -> None:
+        """Interrupt the bot and play ``pcm`` (saying ``text``)."""
         await self.broadcast_interruption()
         frame_bytes = int(self._rate * 0.02) * 2  # whole 20 ms frames: no tail held back
         pcm += bytes(-len(pcm) % frame_bytes)
@@ -42,8 +42,6 @@ class FallbackSpeech(FrameProcessor):
         spoken = TTSTextFrame(text, text_type=TextType.SENTENCE)
         spoken.interruptible = False
         await self.push_frame(spoken)
-        if then_end:
-            await self.end("service failure")
 
     async def end(self, reason: str) -> None:
         """End the call once everything queued before has been played (then 0x00)."""

@@ -48,11 +48,6 @@ async def migrate(dsn: str, revision: str = "head") -> None:
     await asyncio.to_thread(command.upgrade, alembic_config(dsn), revision)
 
 
-async def downgrade(dsn: str, revision: str = "base") -> None:
-    """Downgrade the database at ``dsn`` to ``revision``."""
-    await asyncio.to_thread(command.downgrade, alembic_config(dsn), revision)
-
-
 async def current_revision(dsn: str, timeout: float = 5.0) -> str | None:
     """The revision the database is at, or None if it was never migrated."""
     conn = await asyncpg.connect(dsn, timeout=timeout)
