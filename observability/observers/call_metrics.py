@@ -93,12 +93,11 @@ class CallMetrics:
             value = figures.get(key)
             if value is not None and value >= 0:
                 latency.labels(stage).observe(value / 1000)
-        v2v = figures.get("voice_to_voice_ms")
-        parts = [figures.get(k) for k in ("end_of_turn_ms", "llm_first_token_ms",
-                                           "tts_first_audio_ms")]  # fmt: skip
-        if v2v is not None and all(p is not None for p in parts):
-            overhead = v2v - sum(p for p in parts if p is not None)
-            latency.labels("overhead").observe(max(overhead, 0.0) / 1000)
+        # Voice-to-voice minus end of turn, LLM and TTS is the send stage (first TTS audio to
+        # the wire): our own part, for answers the model gave to something the caller said.
+        v2v, send = figures["voice_to_voice_ms"], figures["send_ms"]
+        if v2v is not None and send is not None and figures["llm_first_token_ms"] is not None:
+            latency.labels("overhead").observe(max(send, 0.0) / 1000)
         if turn.interrupted:
             self.metrics.barge_ins.inc()
             turns = self.record.turns
