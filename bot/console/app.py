@@ -30,7 +30,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.handoff.desk import Handoff, HandoffDesk, reason_text
+from bot.handoff.desk import Handoff, HandoffDesk
+from bot.handoff.facts import reason_text
 from bot.storage import records
 from bot.storage.runtime import Storage
 from observability.logging import get_logger
@@ -115,6 +116,7 @@ class Console:
         app.router.add_post("/console/login", self._login)
         app.router.add_post("/console/logout", self._logout)
         app.router.add_get("/console/api/calls", self._calls)
+        app.router.add_get("/console/api/active", self._active_calls)
         app.router.add_get("/console/api/calls/{call_uuid}", self._call)
         app.router.add_post("/console/api/calls/{call_uuid}/ack", self._ack)
         app.router.add_get("/console/api/events", self._events)
@@ -175,11 +177,17 @@ class Console:
             {"active": await self._active(), "handoffs": await self._handoff_list()}
         )
 
+    async def _active_calls(self, request: web.Request) -> web.Response:
+        """Only the live calls: what the page reloads when a call starts or ends."""
+        self._guard(request)
+        return web.json_response({"active": await self._active()})
+
     async def _active(self) -> list[dict[str, Any]]:
         sessions = self._storage.sessions
         try:
             ids = await sessions.active_calls()
-            found = [{"call_uuid": i, **await sessions.get_session(i)} for i in ids]
+            states = await sessions.get_sessions(ids)
+            found = [{"call_uuid": i, **state} for i, state in zip(ids, states, strict=True)]
         except Exception as e:  # Redis down: this process's own calls
             log.warning("console: redis unavailable", error=type(e).__name__)
             found = [{"call_uuid": i, "state": "in_call"} for i in self._local_calls()]

@@ -78,6 +78,7 @@ async def test_the_console_api_needs_a_signed_in_operator(start_service):
     async with aiohttp.ClientSession() as session:
         for path in (
             "/api/calls",
+            "/api/active",
             "/api/events",
             f"/api/calls/{'0' * 8}-0000-0000-0000-{'0' * 12}",
         ):
