@@ -191,7 +191,7 @@ class HandoffDesk:
             stored = None
         if stored is None:
             try:
-                detail = await self.storage.database.call_detail(uuid.UUID(call_uuid))
+                detail = await self.storage.database.call_handoff(uuid.UUID(call_uuid))
             except Exception as e:
                 log.warning("handoff lookup in postgres failed", error=type(e).__name__)
                 detail = None

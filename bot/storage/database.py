@@ -261,6 +261,23 @@ class Database:
         detail["handoff"] = _plain(handoff) if handoff is not None else None
         return detail
 
+    async def call_handoff(self, call_uuid: uuid.UUID) -> dict[str, Any] | None:
+        """A call's ``outcome`` and ``handoff`` only (what the dialplan asks); None if no call."""
+        pool = await self._connection_pool()
+        async with pool.acquire() as conn:
+            call = await conn.fetchrow(
+                f"SELECT outcome FROM {S}.calls WHERE call_uuid = $1", call_uuid
+            )
+            if call is None:
+                return None
+            handoff = await conn.fetchrow(
+                f"SELECT * FROM {S}.handoffs WHERE call_uuid = $1", call_uuid
+            )
+        return {
+            "outcome": call["outcome"],
+            "handoff": _plain(handoff) if handoff is not None else None,
+        }
+
     async def prune(self, before: datetime) -> tuple[int, int]:
         """Remove transcripts, tool calls and handoff summaries of calls started before ``before``.
 

@@ -12,8 +12,9 @@ import aiohttp
 import pytest
 
 from bot.call import Call
+from bot.handoff.desk import Handoff, HandoffDesk
 from bot.service import Service
-from bot.storage.sessions import ACTIVE, session_key
+from bot.storage.sessions import ACTIVE, handoff_key, session_key
 from sandbox.caller import Caller, run_call
 from sandbox.scenario import ScenarioPlayer, load_scenarios
 from tests.integration.databases import ScratchDatabase
@@ -161,6 +162,12 @@ async def test_a_transfer_is_kept_in_postgres_and_redis(start_service, database:
     assert {k: in_redis[k] for k in ("reason", "caller_wants")} == {
         k: detail["handoff"][k] for k in ("reason", "caller_wants")
     }
+    # Another instance, once Redis has forgotten it, finds the handoff in PostgreSQL.
+    await service.storage.sessions.client.delete(handoff_key(uuid))
+    elsewhere = HandoffDesk(service.settings.handoff, service.storage, None, "unused")
+    found = await elsewhere.find(uuid)
+    assert isinstance(found, Handoff) and found.reason == "caller_request"
+    assert found.summary == detail["handoff"]["summary"]
     # The latency summary matches the turns it summarises.
     v2v = sorted(t["voice_to_voice_ms"] for t in detail["transcript"] if t["voice_to_voice_ms"])
     assert detail["latency"]["voice_to_voice_ms"]["max"] == v2v[-1]
