@@ -128,7 +128,7 @@ class SessionStore:
         pipe = self.client.pipeline(transaction=False)
         for call_uuid in call_uuids:
             pipe.hgetall(session_key(call_uuid))
-        return [{_text(k): _text(v) for k, v in raw.items()} for raw in await pipe.execute()]
+        return list(await pipe.execute())
 
     async def get_handoff(self, call_uuid: str) -> dict[str, Any] | None:
         """A call's handoff, if Redis still has it."""
@@ -139,7 +139,7 @@ class SessionStore:
         """Ids of calls in progress on every instance sharing this Redis."""
         now = time.time()
         await self.client.zremrangebyscore(ACTIVE, "-inf", now)
-        return [_text(m) for m in await self.client.zrange(ACTIVE, 0, -1)]
+        return list(await self.client.zrange(ACTIVE, 0, -1))
 
     async def ping(self) -> None:
         """Raise unless Redis answers."""
@@ -227,14 +227,11 @@ def _merge(old: _Pending, new: _Pending | None) -> _Pending:
     )
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def connect(url: str, settings: RedisSettings) -> aioredis.Redis:
     """A redis-py asyncio client with the settings' timeouts (connects on first use)."""
     return aioredis.from_url(
         url,
+        decode_responses=True,  # keys and values come back as str
         socket_timeout=settings.timeout_secs,
         socket_connect_timeout=settings.timeout_secs,
         health_check_interval=30,
