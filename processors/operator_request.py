@@ -53,7 +53,7 @@ _REFUSAL = re.compile(
 _ASKED = re.compile(
     rf"\b{_ASK}\b[\w\s,'.-]{{0,40}}?\b{_PERSON}|\b{_PERSON}[\w\s,'.-]{{0,25}}?\b{_ASK}\b"
 )
-_ASK_STARTS = re.compile(rf"(?={_ASKED.pattern})")
+_ASK_STARTS = re.compile(rf"(?=(?P<asked>{_ASKED.pattern}))")  # each start, with its match
 _JUST_PERSON = re.compile(
     rf"^\W*(?:мені|мне|me|a|an|the|з|с|with|будь ласка|пожалуйста|please|\s)*{_PERSON}"
     r"(?:\W+(?:будь ласка|пожалуйста|please))?\W*$"
@@ -71,9 +71,9 @@ def asks_for_person(text: str) -> bool:
             continue
         refusals = [r.span() for r in _REFUSAL.finditer(clause)]
         for start in _ASK_STARTS.finditer(clause):  # every place a request may begin
-            asked = _ASKED.match(clause, start.start())
+            begin, end = start.span("asked")
             # a refusal counts only where it overlaps the request ("вже говорив з оператором")
-            if asked and not any(a < asked.end() and b > asked.start() for a, b in refusals):
+            if not any(a < end and b > begin for a, b in refusals):
                 return True
     return False
 
