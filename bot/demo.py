@@ -25,12 +25,12 @@ from bot.review import STAGE_LABELS, format_tool, latency_lines
 from bot.service import Service
 from bot.settings import Settings
 from bot.storage.records import summarise
+from bot.tools import ENDING_TOOLS
 from observability.observers.call_record import TranscriptLine, Turn
 from sandbox.caller import CallResult, fetch_handoff, report_caller_number, run_call
 from sandbox.scenario import Scenario, ScenarioPlayer, build_phrasebook, load_scenarios
 
 OUTPUT_DIR = Path("demo-output")
-CALL_ENDING_TOOLS = ("end_call", "transfer_to_operator")  # no model request follows them
 DEMO_STAGES = {  # the summary at the end: the services' stages, then our own part
     **{key: STAGE_LABELS[key] for key in (
         "voice_to_voice_ms", "end_of_turn_ms", "stt_final_ms", "llm_first_token_ms",
@@ -214,7 +214,8 @@ def _overhead_ms(
     streaming = len(first_sentence.split()) * llm.token_interval_ms
     injected = llm.first_token_ms + streaming + tts.first_audio_ms
     for call in tool_calls:
-        if call["turn"] == turn["index"] and call["name"] not in CALL_ENDING_TOOLS:
+        # A model request follows each tool call but the call-ending ones.
+        if call["turn"] == turn["index"] and call["name"] not in ENDING_TOOLS:
             pieces = 2 + len(json.dumps(call["arguments"], ensure_ascii=False)) // 8
             injected += llm.first_token_ms + pieces * llm.token_interval_ms
             injected += call["duration_ms"] or 0

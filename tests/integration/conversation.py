@@ -29,7 +29,7 @@ from bot.llm import StoreLLMService
 from bot.prompts import load_prompts
 from bot.settings import StoreSettings
 from bot.store_client import StoreClient
-from bot.tools import StoreTools, tools_schema
+from bot.tools import ENDING_TOOLS, StoreTools, tools_schema
 from observability.observers.call_record import CallRecordObserver
 from sandbox.anthropic_api import AnthropicStandIn, Knobs, Script
 from sandbox.store.server import ReferenceStore
@@ -111,11 +111,24 @@ class Conversation:
         return " ".join("".join(self.text.parts).split())
 
     async def wait_ended(self) -> tuple[str, dict[str, Any]]:
-        """Wait until a tool ended the call (and no tool is still running)."""
+        """Wait until a tool ended the call and the record shows that tool call finished.
+
+        The tool's handler ends the call before the call record's observer (which pipecat runs in
+        a task of its own) has even seen that call start, so ``ended`` alone comes too early.
+        """
         async with asyncio.timeout(TURN_TIMEOUT_SECS):
-            while self.ended is None or any(c.status == "running" for c in self.calls):  # noqa: ASYNC110
+            while not self._ending_recorded():  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
+        assert self.ended is not None
         return self.ended
+
+    def _ending_recorded(self) -> bool:
+        calls = self.calls
+        return (
+            self.ended is not None
+            and any(c.name in ENDING_TOOLS and c.status == "ok" for c in calls)
+            and not any(c.status == "running" for c in calls)
+        )
 
     def _answered(self) -> bool:
         if self.ended is not None and not any(c.status == "running" for c in self.calls):
