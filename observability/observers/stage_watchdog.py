@@ -75,6 +75,11 @@ class StageWatchdog(BaseObserver):
         elif isinstance(frame, UserStartedSpeakingFrame):
             self._in_user_turn = True
             self._latched = False
+            self._answering = False
+            # The caller talks again: pipecat cancels the answer in progress, so its
+            # deadlines no longer stand (the end of this turn arms new ones).
+            self._disarm("llm")
+            self._disarm("tts")
         elif isinstance(frame, VADUserStoppedSpeakingFrame) and self._in_user_turn:
             self._arm("stt")
         elif isinstance(frame, VADUserStartedSpeakingFrame | TranscriptionFrame):

@@ -69,3 +69,15 @@ async def test_the_llm_deadline_runs_from_the_last_result_of_the_group():
         await asyncio.sleep(LLM_SECS)
     assert failures == [("llm", "deadline")]
     await dog.cleanup()
+
+
+async def test_a_new_caller_turn_before_the_first_token_cancels_the_old_llm_deadline():
+    # The turn ended on a pause mid-utterance, the caller went on talking before the model
+    # answered (pipecat cancels that answer): the old deadline must not fire in the new turn.
+    dog, failures = watchdog()
+    await push(dog, UserStartedSpeakingFrame())
+    await push(dog, UserStoppedSpeakingFrame())
+    await push(dog, UserStartedSpeakingFrame())
+    await asyncio.sleep(LLM_SECS * 4)
+    assert failures == []
+    await dog.cleanup()
