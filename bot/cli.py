@@ -58,6 +58,26 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("scenarios", nargs="*", help="scenario names (default: all shipped)")
     demo.set_defaults(func=_demo)
 
+    bench = sub.add_parser(
+        "bench",
+        help="place N simultaneous scripted calls against the service and measure it",
+        description="Places N simultaneous calls against a freshly started service (stand-ins "
+        "in a process of their own) and prints calls accepted/refused/completed, latency, "
+        "pacing, event-loop lag, CPU and memory per call. Benchmarks print; nothing is asserted.",
+    )
+    bench.add_argument(
+        "--calls", default="10,20", help="comma-separated steps, e.g. 10,20,40 (default 10,20)"
+    )
+    bench.add_argument("--pipeline", choices=("voice", "echo"), default="voice")
+    bench.add_argument("--workers", type=int, help="callproc serve --workers (default: its own)")
+    bench.add_argument("--max-calls", type=int, help="the service's call cap (default: its own)")
+    bench.add_argument(
+        "--secs", type=float, default=10.0, help="length of each echo call (default 10)"
+    )
+    bench.add_argument("--scenarios", help="comma-separated scenario names (default: all)")
+    bench.add_argument("--json", type=Path, help="also write the figures to this file")
+    bench.set_defaults(func=_bench, quiet_logs=True)
+
     store = sub.add_parser(
         "store", help="run the reference Store API with the sample catalogue until Ctrl-C"
     )
@@ -93,13 +113,18 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve(settings: Settings, _: argparse.Namespace) -> int:
     from bot.service import Service
+    from bot.services import ServiceConfigError
 
     async def run() -> None:
         service = Service(settings)
         await service.start()
         await service.run_until_signal()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except ServiceConfigError as exc:
+        print(f"callproc: configuration error\n{exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -147,6 +172,38 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
         asyncio.run(run_demo(settings, args.scenarios or None))
     print(f"service log: {log_path}")
+    return 0
+
+
+def _bench(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.bench import run_bench
+
+    try:
+        steps = [int(n) for n in args.calls.split(",") if n.strip()]
+    except ValueError:
+        steps = []
+    if not steps or min(steps) < 1:
+        print(f"callproc bench: --calls must be numbers like 10,20,40, got {args.calls!r}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    scenarios = [s.strip() for s in args.scenarios.split(",")] if args.scenarios else None
+    try:
+        asyncio.run(
+            run_bench(
+                settings,
+                calls=steps,
+                pipeline=args.pipeline,
+                workers=args.workers,
+                max_calls=args.max_calls,
+                echo_secs=args.secs,
+                scenarios=scenarios,
+                json_path=args.json,
+                say=lambda line: print(line, flush=True),
+            )
+        )
+    except (ValueError, RuntimeError) as exc:
+        print(f"callproc bench: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

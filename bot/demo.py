@@ -9,8 +9,8 @@ a stereo WAV (caller left, bot right) and a JSON report under ``demo-output/``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
-import re
 import statistics
 import time
 import uuid
@@ -21,11 +21,11 @@ from urllib.parse import parse_qsl
 import aiohttp
 
 from bot.call import Call
+from bot.overhead import InjectedDelays, overhead_ms
 from bot.review import STAGE_LABELS, format_tool, latency_lines
 from bot.service import Service
 from bot.settings import Settings
 from bot.storage.records import summarise
-from bot.tools import ENDING_TOOLS
 from observability.observers.call_record import TranscriptLine, Turn
 from sandbox.caller import CallResult, fetch_handoff, report_caller_number, run_call
 from sandbox.scenario import Scenario, ScenarioPlayer, build_phrasebook, load_scenarios
@@ -112,13 +112,17 @@ async def run_demo(
 
     reports = {}
     overheads: list[float] = []
+    delays = None
+    if stack is not None:
+        knobs = [dataclasses.asdict(s.knobs) for s in (stack.stt, stack.llm, stack.tts)]
+        delays = InjectedDelays.of(settings, *knobs)
     for scenario, (result, player, handoff) in zip(chosen, results, strict=True):
         call = calls.get(scenario.name)
         report = _report(scenario, result, player, call, services, orders)
         report["dialplan_handoff"] = handoff
-        if stack is not None:
+        if delays is not None:
             for turn in report["turns"]:
-                turn["overhead_ms"] = _overhead_ms(turn, settings, stack, report["tool_calls"])
+                turn["overhead_ms"] = overhead_ms(turn, delays, report["tool_calls"])
                 if turn["overhead_ms"] is not None:
                     overheads.append(turn["overhead_ms"])
         reports[scenario.name] = report
@@ -192,36 +196,6 @@ def _store_orders(service: Service) -> dict[str, dict[str, Any]] | None:
     return checked
 
 
-def _overhead_ms(
-    turn: dict[str, Any], settings: Settings, stack: Any, tool_calls: list[dict[str, Any]]
-) -> float | None:
-    """Voice-to-voice minus what was not ours: the turn-taking waits and the services' time.
-
-    Not ours: the end-of-turn wait (VAD stop delay plus the speech timeout, or the STT
-    stand-in's final, whichever is later), Claude's first token, streaming the first
-    sentence word by word, and the TTS stand-in's first audio; for each store lookup before
-    the answer (one per model response, as the scripted model does), one more model request
-    with its streamed arguments, and the store's answer.
-    """
-    if turn["voice_to_voice_ms"] is None or not turn["bot"] or turn["llm_first_token_ms"] is None:
-        return None  # no answer, or one said without the model (a fixed phrase)
-    stt, llm, tts = stack.stt.knobs, stack.llm.knobs, stack.tts.knobs
-    turn_wait = max(
-        (settings.turn.vad_stop_secs + settings.turn.user_speech_timeout_secs) * 1000,
-        max(stt.silence_ms, stt.final_after_speech_ms),
-    )
-    first_sentence = re.split(r"(?<=[.!?])\s", turn["bot"], maxsplit=1)[0]
-    streaming = len(first_sentence.split()) * llm.token_interval_ms
-    injected = llm.first_token_ms + streaming + tts.first_audio_ms
-    for call in tool_calls:
-        # A model request follows each tool call but the call-ending ones.
-        if call["turn"] == turn["index"] and call["name"] not in ENDING_TOOLS:
-            pieces = 2 + len(json.dumps(call["arguments"], ensure_ascii=False)) // 8
-            injected += llm.first_token_ms + pieces * llm.token_interval_ms
-            injected += call["duration_ms"] or 0
-    return round(turn["voice_to_voice_ms"] - turn_wait - injected, 1)
-
-
 async def _place(
     service: Service,
     scenario: Scenario,
@@ -256,33 +230,19 @@ def _report(
     store_orders: dict[str, dict[str, Any]] | None,
 ) -> dict[str, Any]:
     turns = [t.as_dict() for t in call.observer.record.turns] if call else []
-    bot_text = " ".join(t["bot"] for t in turns).lower()
-    expect = scenario.expect
-    expectations: dict[str, bool] = {}
-    for phrase in expect.bot_says:
-        expectations[f"bot says {phrase!r}"] = phrase.lower() in bot_text
-    if expect.interrupted_turns is not None:
-        interrupted = sum(1 for t in turns if t["interrupted"])
-        expectations[f"{expect.interrupted_turns} interrupted turn(s)"] = (
-            interrupted == expect.interrupted_turns
-        )
     tool_calls = [t.as_dict() for t in call.observer.record.tool_calls] if call else []
-    for name in expect.tool_calls:
-        expectations[f"tool call {name}"] = any(t["name"] == name for t in tool_calls)
     placed = [t["status"] for t in tool_calls if t["name"] == "create_order"].count("ordered")
-    if expect.orders_placed is not None:
-        expectations[f"{expect.orders_placed} order(s) placed"] = placed == expect.orders_placed
-        if store_orders is not None and placed:
-            expectations["orders at the catalogue price"] = all(
-                o["total_uah"] == o["catalogue_total_uah"] for o in store_orders.values()
-            )
-    if expect.handoff_reason is not None:
-        expectations[f"handoff reason {expect.handoff_reason}"] = (
-            call is not None and call.end_detail.get("reason") == expect.handoff_reason
-        )
-    if expect.outcome is not None:
-        expectations[f"outcome {expect.outcome}"] = (
-            call is not None and call.outcome == expect.outcome
+    expectations = scenario.expect.check(
+        bot_text=" ".join(t["bot"] for t in turns),
+        interrupted_turns=sum(1 for t in turns if t["interrupted"]),
+        tool_names=[t["name"] for t in tool_calls],
+        orders_placed=placed,
+        outcome=call.outcome if call else None,
+        reason=call.end_detail.get("reason") if call else None,
+    )
+    if scenario.expect.orders_placed is not None and store_orders is not None and placed:
+        expectations["orders at the catalogue price"] = all(
+            o["total_uah"] == o["catalogue_total_uah"] for o in store_orders.values()
         )
     return {
         "scenario": scenario.name,

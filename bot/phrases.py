@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import wave
 
 from google.api_core import exceptions as google_errors
@@ -32,12 +31,7 @@ async def render_phrases(
 ) -> dict[str, bytes]:
     """16-bit mono PCM at the call rate for each fallback phrase (rendered concurrently)."""
     rate = settings.audiosocket.sample_rate
-    client = (
-        backends.tts_client
-        or texttospeech_v1.TextToSpeechAsyncClient.from_service_account_info(
-            json.loads(backends.google_credentials)
-        )
-    )
+    client = backends.google.tts_client
 
     async def render(name: str) -> bytes:
         text = prompts.phrase(name)

@@ -8,7 +8,6 @@ and numbers put into words first) -> AudioSocket out -> assistant aggregator.
 
 from __future__ import annotations
 
-from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.frames.frames import TTSSpeakFrame
 from pipecat.observers.base_observer import BaseObserver
@@ -29,9 +28,11 @@ from bot.prompts import PromptSet
 from bot.services import Backends, build_llm, build_stt, build_tts
 from bot.settings import Settings
 from bot.tools import StoreTools, tools_schema
+from observability.observers import frame_filter
 from processors.echo import EchoProcessor
 from processors.fallback_speech import FallbackSpeech
 from processors.operator_request import OperatorRequest
+from processors.phone_vad import PhoneVADAnalyzer, PhoneVADProcessor
 from transports.audiosocket.transport import AudioSocketParams, AudioSocketTransport
 
 
@@ -66,7 +67,7 @@ def voice_processors(
     operators without the model (``OperatorRequest``, right after speech-to-text).
     """
     turn = settings.turn
-    vad = SileroVADAnalyzer(
+    vad = PhoneVADAnalyzer(
         sample_rate=settings.audiosocket.sample_rate,
         params=VADParams(
             confidence=turn.vad_confidence,
@@ -78,7 +79,6 @@ def voice_processors(
     user, assistant = LLMContextAggregatorPair(
         LLMContext(tools=tools_schema()),
         user_params=LLMUserAggregatorParams(
-            vad_analyzer=vad,
             user_turn_strategies=UserTurnStrategies(
                 start=[VADUserTurnStartStrategy()],
                 stop=[
@@ -94,6 +94,7 @@ def voice_processors(
     tools.register(llm)
     return [
         transport.input(),
+        PhoneVADProcessor(vad),  # on the reader task, before STT (which keeps the audio)
         build_stt(settings, backends),
         operator_request,
         user,
@@ -151,9 +152,10 @@ def build_worker(
         idle_timeout_secs=None,
         cancel_on_idle_timeout=False,
         cancel_runner_on_idle_timeout=False,
-        enable_turn_tracking=settings.pipeline == "voice",
+        enable_turn_tracking=False,  # pipecat's turn tracking feeds only its tracing
         conversation_id=str(transport.call_id),
     )
+    frame_filter.install(worker)
     if settings.pipeline == "voice" and prompts is not None:
         greeting = greeting_frame(prompts)
 

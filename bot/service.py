@@ -29,7 +29,9 @@ from bot.settings import Language, Settings
 from bot.storage import records
 from bot.storage.runtime import Storage, open_storage
 from observability.logging import get_logger
+from observability.loop_lag import LoopLag
 from observability.metrics import REASONS, bounded, build_metrics, exposition_registry
+from processors.phone_vad import silero_session
 from transports.audiosocket.connection import AudioSocketConnection
 from transports.audiosocket.server import AudioSocketServer
 
@@ -68,6 +70,7 @@ class Service:
         self.console: Console | None = None
         self.notifier: Notifier | None = None
         self.metrics = build_metrics()  # a registry of this service's own
+        self.loop_lag = LoopLag(self.metrics.event_loop_lag_seconds.observe)
         self.on_call: list[Callable[[Call], None]] = []  # told of each call as it starts
 
     @property
@@ -106,6 +109,7 @@ class Service:
                 self.storage.writer.submit(records.prompt_version(prompts))
             if self.settings.pipeline == "voice":
                 self.prompts = prompt_sets[self.settings.language]
+                await asyncio.to_thread(silero_session)  # the VAD model, once per process
                 self.backends = await open_backends(self.settings)
                 self.phrases = await render_phrases(self.settings, self.backends, self.prompts)
                 self.handoffs = HandoffDesk(
@@ -132,6 +136,7 @@ class Service:
             raise
 
     async def _listen(self) -> None:
+        self.loop_lag.start()
         await self.server.start()
         app = build_app(
             {"audiosocket": self._audiosocket_ready},
@@ -172,6 +177,7 @@ class Service:
                 await self.calls.cancel_all("shutdown")
                 await self.server.wait_idle(HANGUP_GRACE_SECS)
         await self.server.close()
+        self.loop_lag.stop()
         if self.console is not None:
             self.console.events.close()  # open event streams end, so the HTTP app can stop
         if self._http is not None:

@@ -15,6 +15,7 @@ from typing import Any
 import grpc
 import httpx2
 from anthropic import AsyncAnthropic
+from google.api_core.client_options import ClientOptions
 from google.cloud import speech_v2, texttospeech_v1
 from google.cloud.speech_v2.services.speech.transports import SpeechGrpcAsyncIOTransport
 from google.cloud.texttospeech_v1.services.text_to_speech.transports import (
@@ -27,13 +28,13 @@ from pipecat.transcriptions.language import Language
 from bot.llm import StoreLLMService
 from bot.prompts import PromptSet
 from bot.settings import Settings
+from bot.speech_services import GoogleAccess, PhoneSTTService, PhoneTTSService, parse_credentials
 from bot.store_client import StoreClient
 from observability.logging import get_logger
 from processors.speakable import speakable_transform
 
 log = get_logger("bot.services")
 
-TTS_FIRST_CHUNK_SECS = 0.04  # pipecat waits for 0.5 s of audio by default before playing
 # One quick retry (429/5xx/529) fits the first-token deadline; more would only delay the
 # failure policy's apology.
 ANTHROPIC_RETRIES = 1
@@ -49,32 +50,29 @@ class Backends:
         llm: ``anthropic`` or ``stand-in``.
         store: The store API's URL, or ``stand-in`` for the reference store.
         store_client: The process's store API client.
-        google_credentials: Service-account JSON the Google services are constructed with.
-        stt_client: Shared client injected into each call's STT service (stand-in only).
-        tts_client: Shared client injected into each call's TTS service (stand-in only).
+        google: The Google credentials and the STT/TTS clients every call shares.
         anthropic: Shared Anthropic client.
-        sandbox: The running stand-ins, when any service is local.
+        sandbox: The stand-ins this process started, if any.
+        stand_ins: Where each stand-in in use listens (``stt``, ``tts``, ``llm``).
     """
 
     stt: str
     tts: str
     llm: str
     store: str
-    google_credentials: str
+    google: GoogleAccess
     anthropic: AsyncAnthropic
     store_client: StoreClient
-    stt_client: speech_v2.SpeechAsyncClient | None = None
-    tts_client: texttospeech_v1.TextToSpeechAsyncClient | None = None
     sandbox: Any = None
+    stand_ins: dict[str, str] = field(default_factory=dict)
     reference_store: Any = None
     _channels: list[grpc.aio.Channel] = field(default_factory=list)
 
     def describe(self) -> str:
         """One line saying which services are real and which are local stand-ins."""
-        where = self.sandbox.addresses() if self.sandbox else {}
 
         def at(kind: str, key: str) -> str:
-            return _at(where.get(key)) if kind == "stand-in" else ""
+            return _at(self.stand_ins.get(key)) if kind == "stand-in" else ""
 
         parts = [
             f"speech-to-text: {self.stt}{at(self.stt, 'stt')}",
@@ -96,6 +94,10 @@ class Backends:
             await self.sandbox.stop()
 
 
+class ServiceConfigError(RuntimeError):
+    """A service's configuration that cannot work; the message names the setting and the fix."""
+
+
 def _at(address: str | None) -> str:
     return f" ({address})" if address else ""
 
@@ -104,24 +106,47 @@ async def open_backends(settings: Settings) -> Backends:
     """Decide real or stand-in per service, start the stand-ins needed, build shared clients."""
     google_real = settings.google_credentials is not None
     anthropic_key = settings.anthropic_api_key
+    running = settings.sandbox  # stand-ins already running in a process of their own
+    stt_address, tts_address = running.stt_address, running.tts_address
+    llm_url = running.llm_url
     sandbox = None
-    if not google_real or anthropic_key is None:
+    if (not google_real and not (stt_address and tts_address)) or (
+        anthropic_key is None and not llm_url
+    ):
         from sandbox.stack import SandboxStack  # only imported when something is local
 
         sandbox = SandboxStack()
         await sandbox.start()
+        stt_address = stt_address or sandbox.stt_address
+        tts_address = tts_address or sandbox.tts_address
+        llm_url = llm_url or sandbox.llm_base_url
 
     channels: list[grpc.aio.Channel] = []
     if google_real:
         assert settings.google_credentials is not None
-        credentials = settings.google_credentials.read_text(encoding="utf-8")
-        stt_client = tts_client = None
+        credentials_json = settings.google_credentials.read_text(encoding="utf-8")
+        try:
+            credentials = parse_credentials(credentials_json)
+        except ValueError as exc:
+            raise ServiceConfigError(
+                f"CALLPROC_GOOGLE_CREDENTIALS / GOOGLE_APPLICATION_CREDENTIALS="
+                f"{settings.google_credentials}: {exc}; download a JSON key of a service "
+                "account with Speech-to-Text and Text-to-Speech access"
+            ) from None
+        speech = settings.speech
+        stt_client = speech_v2.SpeechAsyncClient(
+            credentials=credentials, client_options=_endpoint("speech", speech.stt_location)
+        )
+        tts_client = texttospeech_v1.TextToSpeechAsyncClient(
+            credentials=credentials, client_options=_endpoint("texttospeech", speech.tts_location)
+        )
     else:
         from sandbox.credentials import fake_service_account_json
 
-        credentials = fake_service_account_json()
-        stt_channel = grpc.aio.insecure_channel(sandbox.stt_address)
-        tts_channel = grpc.aio.insecure_channel(sandbox.tts_address)
+        credentials_json = fake_service_account_json()
+        credentials = parse_credentials(credentials_json)
+        stt_channel = grpc.aio.insecure_channel(stt_address)
+        tts_channel = grpc.aio.insecure_channel(tts_address)
         channels += [stt_channel, tts_channel]
         stt_client = speech_v2.SpeechAsyncClient(
             transport=SpeechGrpcAsyncIOTransport(channel=stt_channel)
@@ -129,21 +154,14 @@ async def open_backends(settings: Settings) -> Backends:
         tts_client = texttospeech_v1.TextToSpeechAsyncClient(
             transport=TextToSpeechGrpcAsyncIOTransport(channel=tts_channel)
         )
+    google = GoogleAccess(credentials_json, credentials, stt_client, tts_client)
 
-    if anthropic_key is not None:
-        anthropic = AsyncAnthropic(
-            api_key=anthropic_key.get_secret_value(),
-            base_url=settings.llm.base_url,
-            http_client=httpx2.AsyncClient(),
-            max_retries=ANTHROPIC_RETRIES,
-        )
-    else:
-        anthropic = AsyncAnthropic(
-            api_key="sk-ant-sandbox",
-            base_url=sandbox.llm_base_url,
-            http_client=httpx2.AsyncClient(),
-            max_retries=ANTHROPIC_RETRIES,
-        )
+    anthropic = AsyncAnthropic(
+        api_key=anthropic_key.get_secret_value() if anthropic_key else "sk-ant-sandbox",
+        base_url=settings.llm.base_url if anthropic_key else llm_url,
+        http_client=httpx2.AsyncClient(),
+        max_retries=ANTHROPIC_RETRIES,
+    )
 
     store = settings.store
     reference_store = None
@@ -163,36 +181,38 @@ async def open_backends(settings: Settings) -> Backends:
         tts="google" if google_real else "stand-in",
         llm=("anthropic" + _at(settings.llm.base_url)) if anthropic_key is not None else "stand-in",
         store=store_url if reference_store is None else f"stand-in ({store_url})",
-        google_credentials=credentials,
+        google=google,
         anthropic=anthropic,
         store_client=StoreClient(store_url, store_key, store),
         reference_store=reference_store,
-        stt_client=stt_client,
-        tts_client=tts_client,
         sandbox=sandbox,
+        stand_ins={
+            key: address
+            for key, address, used in (
+                ("stt", stt_address, not google_real),
+                ("tts", tts_address, not google_real),
+                ("llm", llm_url, anthropic_key is None),
+            )
+            if used and address
+        },
         _channels=channels,
     )
     log.info("services", detail=backends.describe())
     return backends
 
 
-class PhoneTTSService(GoogleTTSService):
-    """Google streaming TTS that starts playing after 40 ms of audio instead of 500 ms.
-
-    pipecat holds back ``chunk_size`` bytes (0.5 s by default) before it yields the first
-    audio frame, which adds that much to every answer's latency on a phone line.
-    """
-
-    @property
-    def chunk_size(self) -> int:
-        """Bytes of audio gathered before the first frame is pushed."""
-        return int(self.sample_rate * TTS_FIRST_CHUNK_SECS) * 2
+def _endpoint(service: str, location: str) -> ClientOptions | None:
+    """The regional endpoint of a Google speech service (None: the global one)."""
+    if location == "global":
+        return None
+    return ClientOptions(api_endpoint=f"{location}-{service}.googleapis.com")
 
 
-def build_stt(settings: Settings, backends: Backends) -> GoogleSTTService:
+def build_stt(settings: Settings, backends: Backends) -> PhoneSTTService:
     """Speech-to-Text for one call, at the call's own sample rate (8 kHz sent as is)."""
-    stt = GoogleSTTService(
-        credentials=backends.google_credentials,
+    return PhoneSTTService(
+        access=backends.google,
+        audio_passthrough=False,  # nothing after speech-to-text reads the caller's audio
         location=settings.speech.stt_location,
         settings=GoogleSTTService.Settings(
             model=settings.speech.stt_model,
@@ -201,15 +221,12 @@ def build_stt(settings: Settings, backends: Backends) -> GoogleSTTService:
             enable_automatic_punctuation=True,
         ),
     )
-    if backends.stt_client is not None:
-        stt._client = backends.stt_client  # no constructor hook for a client in pipecat 1.14
-    return stt
 
 
-def build_tts(settings: Settings, backends: Backends) -> GoogleTTSService:
+def build_tts(settings: Settings, backends: Backends) -> PhoneTTSService:
     """Streaming Text-to-Speech for one call, in the conversation language."""
-    tts = PhoneTTSService(
-        credentials=backends.google_credentials,
+    return PhoneTTSService(
+        access=backends.google,
         location=settings.speech.tts_location,
         settings=GoogleTTSService.Settings(
             voice=f"{settings.language}-Chirp3-HD-{settings.speech.tts_voice}",
@@ -219,9 +236,6 @@ def build_tts(settings: Settings, backends: Backends) -> GoogleTTSService:
         # Prices, phone numbers, units... in words, so the voice reads them right.
         text_transforms=[("*", speakable_transform(settings.language))],
     )
-    if backends.tts_client is not None:
-        tts._client = backends.tts_client  # no constructor hook for a client in pipecat 1.14
-    return tts
 
 
 def build_llm(settings: Settings, backends: Backends, prompts: PromptSet) -> StoreLLMService:

@@ -318,6 +318,30 @@ class RedisSettings(BaseModel):
     timeout_secs: float = Field(0.5, gt=0, le=10, description="Time allowed for one Redis command.")
 
 
+class SandboxSettings(BaseModel):
+    """Local stand-ins already running in a process of their own (``python -m sandbox``).
+
+    For services without credentials only; ``callproc bench`` uses them so that the
+    stand-ins' CPU is not counted as the service's.
+    """
+
+    stt_address: str | None = Field(
+        None,
+        description="host:port of a running Speech-to-Text stand-in; unset means one is "
+        "started in this process when there are no Google credentials.",
+    )
+    tts_address: str | None = Field(
+        None,
+        description="host:port of a running Text-to-Speech stand-in; unset means one is "
+        "started in this process when there are no Google credentials.",
+    )
+    llm_url: str | None = Field(
+        None,
+        description="Base URL of a running Anthropic stand-in; unset means one is started in "
+        "this process when there is no Anthropic API key.",
+    )
+
+
 class Settings(BaseSettings):
     """The Call Processor's configuration."""
 
@@ -395,6 +419,7 @@ class Settings(BaseSettings):
     handoff: HandoffSettings = Field(default_factory=HandoffSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
 
 
 class SettingsError(Exception):

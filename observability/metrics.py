@@ -27,6 +27,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 PREFIX = "callproc"
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
+LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 TOOL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 OUTCOMES = (
     "completed",
@@ -106,6 +107,12 @@ SPECS: tuple[tuple[str, str, str, tuple[str, ...], dict[str, Any]], ...] = (
      {"multiprocess_mode": "livemin"}),
     ("handoffs", "counter", "Handoffs by reason and where the summary came from.",
      ("reason", "summary_source"), {}),
+    ("calls_refused", "counter",
+     "Calls refused at once with an AudioSocket hangup (the dialplan sends them to the "
+     "operators), by reason: at_capacity, overloaded, draining.", ("reason",), {}),
+    ("event_loop_lag_seconds", "histogram",
+     "How late the event loop ran a timer that was due (sampled every 50 ms).", (),
+     {"buckets": LAG_BUCKETS}),
 )  # fmt: skip
 
 _KINDS = {"counter": Counter, "gauge": Gauge, "histogram": Histogram}

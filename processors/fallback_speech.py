@@ -18,7 +18,8 @@ class FallbackSpeech(FrameProcessor):
     """Plays fixed phrases when the normal speech path cannot be trusted."""
 
     def __init__(self, **kwargs):
-        super().__init__(**kwargs)
+        # Direct mode: no queue and task of its own for the bot audio that passes by.
+        super().__init__(enable_direct_mode=True, **kwargs)
         self._rate = 8000
 
     async def setup(self, setup: FrameProcessorSetup):

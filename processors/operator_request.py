@@ -87,7 +87,8 @@ class OperatorRequest(FrameProcessor):
     """
 
     def __init__(self, *, on_request: OnRequest, **kwargs):
-        super().__init__(**kwargs)
+        # Direct mode: no queue and task of its own; caller audio passes it 50 times a second.
+        super().__init__(enable_direct_mode=True, **kwargs)
         self._on_request = on_request
         self._closed = False
 

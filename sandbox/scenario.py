@@ -74,6 +74,33 @@ class Expect:
     orders_placed: int | None = None
     handoff_reason: str | None = None
 
+    def check(
+        self,
+        *,
+        bot_text: str,
+        interrupted_turns: int,
+        tool_names: list[str],
+        orders_placed: int,
+        outcome: str | None,
+        reason: str | None,
+    ) -> dict[str, bool]:
+        """Each expectation (as a short sentence) and whether the call met it."""
+        said = bot_text.lower()
+        met = {f"bot says {phrase!r}": phrase.lower() in said for phrase in self.bot_says}
+        if self.interrupted_turns is not None:
+            met[f"{self.interrupted_turns} interrupted turn(s)"] = (
+                interrupted_turns == self.interrupted_turns
+            )
+        for name in self.tool_calls:
+            met[f"tool call {name}"] = name in tool_names
+        if self.orders_placed is not None:
+            met[f"{self.orders_placed} order(s) placed"] = orders_placed == self.orders_placed
+        if self.handoff_reason is not None:
+            met[f"handoff reason {self.handoff_reason}"] = reason == self.handoff_reason
+        if self.outcome is not None:
+            met[f"outcome {self.outcome}"] = outcome == self.outcome
+        return met
+
 
 @dataclass(frozen=True, slots=True)
 class Scenario:

@@ -59,7 +59,3 @@ class SandboxStack:
     def llm_base_url(self) -> str:
         """Base URL of the Anthropic stand-in."""
         return self.llm.base_url
-
-    def addresses(self) -> dict[str, str]:
-        """Where each stand-in listens, by service."""
-        return {"stt": self.stt_address, "tts": self.tts_address, "llm": self.llm_base_url}

@@ -94,7 +94,11 @@ class Turn:
             "llm_first_token_ms": _ms(self.turn_end, self.llm_first_token),
             "tts_first_audio_ms": _ms(self.llm_first_token, self.tts_first_audio),
             "send_ms": _ms(self.tts_first_audio, self.wire_audio),
-            "barge_in_stop_ms": _ms(self.barge_in_vad, self.barge_in_wire_stop),
+            # VAD also hears the caller over the uninterruptible greeting: only a real
+            # interruption has a barge-in stop time.
+            "barge_in_stop_ms": (
+                _ms(self.barge_in_vad, self.barge_in_wire_stop) if self.interrupted else None
+            ),
         }
 
     def as_dict(self) -> dict[str, Any]:

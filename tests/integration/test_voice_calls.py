@@ -75,6 +75,38 @@ async def test_the_greeting_cannot_be_interrupted(start_service) -> None:
     greeting = calls[0].observer.record.turns[0]
     assert not greeting.interrupted
     assert greeting.bot_text == service.prompts.phrase("greeting")
+    assert greeting.figures()["barge_in_stop_ms"] is None  # heard, but no barge-in
+
+
+async def test_a_caller_who_starts_before_the_greeting_ends_is_answered(start_service) -> None:
+    service, calls = await _voice_service(start_service)
+    scenario = load_scenarios()["product_search"]
+    line = scenario.lines[0]
+    player = ScenarioPlayer(scenario, service.backends.sandbox.codes)
+    words = player.utterance(line, 8000)
+    timing: dict[str, float] = {}
+
+    async def talk_into_the_end_of_the_greeting(caller: Caller) -> None:
+        assert await caller.wait_bot_speaking(timeout=10)
+        # the greeting lasts a few seconds; speak into its last second and past its end
+        await caller.pause(timing["greeting_secs"] - 1.0)
+        await caller.say(words)
+        assert await caller.wait_bot_speaking(timeout=10)
+        await caller.wait_bot_quiet(1.0)
+
+    async def measure_greeting(caller: Caller) -> None:
+        assert await caller.wait_bot_speaking(timeout=10)
+        started = caller.elapsed()
+        await caller.wait_bot_quiet(0.5)
+        timing["greeting_secs"] = caller.elapsed() - started - 0.5
+
+    await run_call("127.0.0.1", service.server.port, measure_greeting)
+    assert await service.server.wait_idle(timeout=5)
+    await run_call("127.0.0.1", service.server.port, talk_into_the_end_of_the_greeting)
+
+    turns = calls[1].observer.record.turns
+    assert [t.user_text for t in turns[1:2]] == [line]
+    assert "навушник" in turns[1].bot_text
 
 
 async def test_barge_in_stops_the_bot_and_keeps_only_what_was_played(start_service) -> None:

@@ -133,7 +133,9 @@ class AudioSocketInputTransport(BaseInputTransport):
             pcm = await self._resampler.resample(pcm, message.rate, self.sample_rate)
             if not pcm:
                 return
-        await self.push_audio_frame(
+        # Pushed straight from the reader task: BaseInputTransport.push_audio_frame would add
+        # a queue and a task hop (with a wait_for) per 20 ms frame, for nothing we use.
+        await self.push_frame(
             InputAudioRawFrame(audio=pcm, sample_rate=self.sample_rate, num_channels=1)
         )
 

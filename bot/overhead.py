@@ -1,0 +1,73 @@
+"""Our own part of an answer's latency, where the service delays are known (the stand-ins).
+
+Voice-to-voice minus what was not ours: the turn-taking wait (VAD stop delay plus the speech
+timeout, or the STT stand-in's final, whichever is later), Claude's first token, streaming
+the first sentence word by word, and the TTS stand-in's first audio; for each store lookup
+before the answer (one per model response, as the scripted model does), one more model
+request with its streamed arguments, and the store's answer. The demo and ``callproc bench``
+both report it; pure arithmetic on a turn's figures.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.settings import Settings
+from bot.tools import ENDING_TOOLS
+
+
+@dataclass(frozen=True, slots=True)
+class InjectedDelays:
+    """What the stand-ins add to every answer by design, in milliseconds."""
+
+    turn_wait_ms: float
+    llm_first_token_ms: float
+    llm_token_interval_ms: float
+    tts_first_audio_ms: float
+
+    @classmethod
+    def of(
+        cls,
+        settings: Settings,
+        stt: Mapping[str, Any],
+        llm: Mapping[str, Any],
+        tts: Mapping[str, Any],
+    ) -> InjectedDelays:
+        """From the turn settings and the stand-ins' knobs (as dicts of their fields)."""
+        turn_wait = max(
+            (settings.turn.vad_stop_secs + settings.turn.user_speech_timeout_secs) * 1000,
+            max(stt["silence_ms"], stt["final_after_speech_ms"]),
+        )
+        return cls(
+            turn_wait_ms=turn_wait,
+            llm_first_token_ms=llm["first_token_ms"],
+            llm_token_interval_ms=llm["token_interval_ms"],
+            tts_first_audio_ms=tts["first_audio_ms"],
+        )
+
+
+def overhead_ms(
+    turn: Mapping[str, Any], delays: InjectedDelays, tool_calls: list[Mapping[str, Any]]
+) -> float | None:
+    """Voice-to-voice of ``turn`` minus the injected delays; None for a turn without an answer.
+
+    ``turn`` has ``index``, ``bot`` (the text), ``voice_to_voice_ms`` and
+    ``llm_first_token_ms``; each tool call has ``turn``, ``name``, ``arguments`` and
+    ``duration_ms``.
+    """
+    if turn["voice_to_voice_ms"] is None or not turn["bot"] or turn["llm_first_token_ms"] is None:
+        return None  # no answer, or one said without the model (a fixed phrase)
+    first_sentence = re.split(r"(?<=[.!?])\s", turn["bot"], maxsplit=1)[0]
+    streaming = len(first_sentence.split()) * delays.llm_token_interval_ms
+    injected = delays.llm_first_token_ms + streaming + delays.tts_first_audio_ms
+    for call in tool_calls:
+        # A model request follows each tool call but the call-ending ones.
+        if call["turn"] == turn["index"] and call["name"] not in ENDING_TOOLS:
+            pieces = 2 + len(json.dumps(call["arguments"], ensure_ascii=False)) // 8
+            injected += delays.llm_first_token_ms + pieces * delays.llm_token_interval_ms
+            injected += call["duration_ms"] or 0
+    return round(turn["voice_to_voice_ms"] - delays.turn_wait_ms - injected, 1)

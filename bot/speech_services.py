@@ -1,0 +1,205 @@
+"""pipecat's Google speech services, made cheap enough to run dozens of calls per process.
+
+pipecat 1.14 builds them for one conversation per process, and on a phone server that costs:
+
+- **Start-up**: every ``GoogleSTTService`` and ``GoogleTTSService`` parses the service-account
+  private key (~50 ms of CPU each, on the event loop: every other call's audio stalls) and
+  opens a gRPC channel of its own. Here both take the process's one parsed credentials and
+  one client (:class:`GoogleAccess`), made once at start-up.
+- **Per frame**: ``GoogleSTTService`` makes one gRPC write per 20 ms audio frame, through an
+  async generator per frame, and keeps every chunk of a stream in a list for four minutes.
+  :class:`PhoneSTTService` sends ~100 ms per request while the caller talks or the line is
+  quiet, and each frame at once from the moment VAD hears the caller stop until the final
+  transcript is in (so batching never delays the end of a turn); the list is kept short.
+- **First audio**: ``GoogleTTSService`` holds back 0.5 s of audio before the first frame;
+  :class:`PhoneTTSService` starts after 40 ms.
+
+``tests/unit/bot/test_speech_services.py`` shows the pipecat behaviour each of these works around.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from google.cloud import speech_v2, texttospeech_v1
+from google.oauth2 import service_account
+from pipecat.frames.frames import (
+    Frame,
+    InputAudioRawFrame,
+    TranscriptionFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection
+from pipecat.services.google.stt import GoogleSTTService
+from pipecat.services.google.tts import GoogleTTSService
+
+STT_CHUNK_SECS = 0.1  # audio per StreamingRecognize request (Google suggests ~100 ms)
+FINAL_WAIT_SECS = 3.0  # longest per-frame stretch after the caller stops, waiting for a final
+KEPT_STREAM_CHUNKS = 50  # pipecat's per-stream chunk list, kept this short
+TTS_FIRST_CHUNK_SECS = 0.04  # pipecat waits for 0.5 s of audio by default before playing
+
+
+@dataclass(frozen=True)
+class GoogleAccess:
+    """The process's Google credentials and clients, shared by every call.
+
+    Parameters:
+        credentials_json: The service-account JSON (pipecat's constructors read the project
+            id from it).
+        credentials: The same credentials, parsed once.
+        stt_client: The Speech-to-Text client every call's stream goes through.
+        tts_client: The Text-to-Speech client every call's synthesis goes through.
+    """
+
+    credentials_json: str
+    credentials: service_account.Credentials
+    stt_client: speech_v2.SpeechAsyncClient
+    tts_client: texttospeech_v1.TextToSpeechAsyncClient
+
+
+def parse_credentials(credentials_json: str) -> service_account.Credentials:
+    """Parse a service-account JSON (the private key included: ~50 ms of CPU).
+
+    Raises:
+        ValueError: It is not a service-account key (the message says what is wrong).
+    """
+    import json
+
+    try:
+        info = json.loads(credentials_json)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(info, dict) or info.get("type") != "service_account":
+        raise ValueError('not a service-account key (no "type": "service_account")')
+    if not info.get("project_id"):
+        raise ValueError("the key has no project_id")
+    try:
+        return service_account.Credentials.from_service_account_info(info)
+    except (ValueError, KeyError, TypeError) as exc:  # missing fields, unreadable private key
+        raise ValueError(f"unusable service-account key ({type(exc).__name__})") from None
+
+
+class _AlreadyParsed:
+    """Stands in for ``google.oauth2.service_account`` while a pipecat constructor runs."""
+
+    def __init__(self, credentials: service_account.Credentials) -> None:
+        self.Credentials = self
+        self._credentials = credentials
+
+    def from_service_account_info(self, _info: Any, **_: Any) -> service_account.Credentials:
+        return self._credentials
+
+
+class _SharedClient:
+    """Stands in for ``speech_v2`` while pipecat's STT constructor makes its client."""
+
+    def __init__(self, client: speech_v2.SpeechAsyncClient) -> None:
+        self._client = client
+
+    def SpeechAsyncClient(self, **_: Any) -> speech_v2.SpeechAsyncClient:  # noqa: N802
+        return self._client
+
+
+@contextmanager
+def _constructing_with(access: GoogleAccess) -> Iterator[None]:
+    """Pipecat's STT module sees the parsed credentials and the shared client, briefly.
+
+    The constructor is synchronous and the event loop runs one thing at a time, so nothing
+    else can observe the swap; the module's own names are back before this returns.
+    """
+    module = sys.modules[GoogleSTTService.__module__]
+    saved = module.service_account, module.speech_v2
+    module.service_account = _AlreadyParsed(access.credentials)
+    module.speech_v2 = _SharedClient(access.stt_client)
+    try:
+        yield
+    finally:
+        module.service_account, module.speech_v2 = saved
+
+
+class PhoneSTTService(GoogleSTTService):
+    """Google streaming STT with the shared client, fed ~100 ms per request.
+
+    Args:
+        access: The process's credentials and clients.
+        chunk_secs: Audio gathered per request while no final transcript is awaited.
+        **kwargs: As for ``GoogleSTTService`` (location, settings...).
+    """
+
+    def __init__(self, *, access: GoogleAccess, chunk_secs: float = STT_CHUNK_SECS, **kwargs):
+        with _constructing_with(access):
+            super().__init__(credentials=access.credentials_json, **kwargs)
+        self._chunk_secs = chunk_secs
+        self._pending = bytearray()
+        self._final_due_by: float | None = None  # while set, each frame goes at once
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        """Send at once from the caller's end of speech until the final transcript."""
+        if isinstance(frame, VADUserStoppedSpeakingFrame):
+            self._final_due_by = time.monotonic() + FINAL_WAIT_SECS
+            self._send_pending()
+        elif isinstance(frame, VADUserStartedSpeakingFrame):
+            self._final_due_by = None
+        await super().process_frame(frame, direction)
+
+    async def push_frame(self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM):
+        """A final transcript ends the per-frame stretch."""
+        if isinstance(frame, TranscriptionFrame):
+            self._final_due_by = None
+        await super().push_frame(frame, direction)
+
+    async def process_audio_frame(self, frame: InputAudioRawFrame, direction: FrameDirection):
+        """Gather the frame; send what is gathered once it is a chunk (or a final is due)."""
+        if self._reconnecting or self._muted or not self.is_usable or not frame.audio:
+            await super().process_audio_frame(frame, direction)  # pipecat's own handling
+            return
+        self._last_audio_time = time.monotonic()
+        self._user_id = ""
+        self._record_stt_audio_usage(frame.audio)
+        self._pending += frame.audio
+        urgent = self._final_due_by is not None and time.monotonic() < self._final_due_by
+        if urgent or len(self._pending) >= self._chunk_bytes:
+            self._send_pending()
+
+    @property
+    def _chunk_bytes(self) -> int:
+        return int(self.sample_rate * self._chunk_secs) * 2
+
+    def _send_pending(self) -> None:
+        if not self._pending:
+            return
+        if self._streaming_task is not None:
+            self._request_queue.put_nowait(bytes(self._pending))
+        self._pending.clear()
+        # pipecat appends every request of a stream here and never sends them again.
+        if len(self._audio_input) > KEPT_STREAM_CHUNKS:
+            del self._audio_input[:-KEPT_STREAM_CHUNKS]
+
+
+class PhoneTTSService(GoogleTTSService):
+    """Google streaming TTS on the shared client, starting after 40 ms of audio.
+
+    Args:
+        access: The process's credentials and clients.
+        **kwargs: As for ``GoogleTTSService`` (location, settings, text_transforms...).
+    """
+
+    def __init__(self, *, access: GoogleAccess, **kwargs):
+        self._shared_client = access.tts_client  # read by _create_client during __init__
+        super().__init__(credentials=access.credentials_json, **kwargs)
+
+    def _create_client(
+        self, credentials: str | None, credentials_path: str | None
+    ) -> texttospeech_v1.TextToSpeechAsyncClient:
+        return self._shared_client
+
+    @property
+    def chunk_size(self) -> int:
+        """Bytes of audio gathered before the first frame is pushed."""
+        return int(self.sample_rate * TTS_FIRST_CHUNK_SECS) * 2

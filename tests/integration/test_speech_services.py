@@ -1,0 +1,72 @@
+"""What pipecat's Google STT sends per second of audio, and what ours sends, to the stand-in.
+
+Real gRPC to the Speech-to-Text stand-in with the real client library.
+"""
+
+import asyncio
+
+import pytest
+from pipecat.frames.frames import (
+    InputAudioRawFrame,
+    TranscriptionFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.pipeline.worker import PipelineParams
+from pipecat.services.google.stt import GoogleSTTService
+from pipecat.tests.utils import SleepFrame, run_test
+
+from bot.speech_services import GoogleAccess, PhoneSTTService, parse_credentials
+from sandbox.credentials import fake_service_account_json
+from sandbox.google_stt import SpeechStandIn, insecure_client
+
+pytestmark = pytest.mark.integration
+
+RATE = 8000
+PARAMS = PipelineParams(audio_in_sample_rate=RATE, audio_out_sample_rate=RATE)
+
+
+def frames(count: int, level: int = 0) -> list[InputAudioRawFrame]:
+    sample = level.to_bytes(2, "little", signed=True)
+    return [
+        InputAudioRawFrame(audio=sample * 160, sample_rate=RATE, num_channels=1)
+        for _ in range(count)
+    ]
+
+
+async def audio_requests(stt, stand_in: SpeechStandIn, sent: list) -> tuple[int, float]:
+    """Run ``sent`` through ``stt``; return the audio requests and seconds the stand-in got."""
+    await run_test(stt, frames_to_send=[*sent, SleepFrame(0.5)], pipeline_params=PARAMS)
+    await asyncio.sleep(0.1)
+    (record,) = stand_in.streams
+    return record.requests - 1, record.audio_secs  # the first request is the config
+
+
+async def test_pipecat_sends_one_request_per_20_ms_frame():
+    async with SpeechStandIn() as stand_in:
+        stt = GoogleSTTService(credentials=fake_service_account_json())
+        stt._client = insecure_client(stand_in.address)
+        requests, secs = await audio_requests(stt, stand_in, frames(50))
+    assert requests == 50
+    assert secs == pytest.approx(1.0)
+
+
+async def test_ours_sends_100_ms_per_request_and_each_frame_at_once_while_a_final_is_due():
+    async with SpeechStandIn() as stand_in:
+        access = GoogleAccess(
+            fake_service_account_json(),
+            parse_credentials(fake_service_account_json()),
+            insecure_client(stand_in.address),
+            None,  # type: ignore[arg-type]  # no TTS here
+        )
+        stt = PhoneSTTService(access=access)
+        sent = [
+            *frames(50),  # 1 s of a quiet line or a caller talking: ten requests
+            VADUserStoppedSpeakingFrame(stop_secs=0.2),
+            *frames(5),  # a final is due: five requests, one per frame
+            TranscriptionFrame("так", "", "2026-12-03T00:00:00Z"),  # the final is in
+            SleepFrame(0.1),  # (audio overtakes a data frame in a queue: let it through)
+            *frames(50),  # ten again
+        ]
+        requests, secs = await audio_requests(stt, stand_in, sent)
+    assert requests == 10 + 5 + 10
+    assert secs == pytest.approx(2.1)
