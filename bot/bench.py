@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import socket
 import sys
 import tempfile
@@ -37,18 +36,26 @@ import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.overhead import InjectedDelays, overhead_ms
+from bot.review import STAGE_LABELS
 from bot.settings import Settings
+from bot.stand_in_process import StandIns, stand_in_env, terminate
 from bot.storage.database import Database
 from bot.storage.embedded import EmbeddedRedis
+from bot.storage.records import LATENCY_STAGES
 from bot.storage.runtime import open_postgres
 from observability.loop_lag import LoopLag
 from sandbox import speech
 from sandbox.caller import FRAME_SECS, CallResult, CallScript, place_call, run_call
 from sandbox.scenario import Scenario, ScenarioPlayer, load_scenarios
 
+BURST_AFTER_SECS = 5.0  # the step's calls are well into their conversations by then
+BURST_WATCH_SECS = 3.0  # after the last arrival, start-up work may still be going on
 CALL_LIMIT_SECS = 240.0  # a scripted call that has not ended by then has hung
 READY_TIMEOUT_SECS = 120.0
 PROGRESS_EVERY_SECS = 5.0
+STAGE_BREAKDOWN = (
+    "end_of_turn_ms", "stt_final_ms", "llm_first_token_ms", "tts_first_audio_ms", "send_ms",
+)  # fmt: skip
 GAP_LIMIT_MS = 60.0  # a gap longer than this between bot frames is audible as a dropout
 # Credentials and servers of the developer's own setup never reach a bench run.
 _NOT_PASSED = (
@@ -107,10 +114,13 @@ class StepReport:
     failed: dict[str, int] = field(default_factory=dict)
     voice_to_voice_ms: Spread = field(default_factory=Spread)
     overhead_ms: Spread = field(default_factory=Spread)
+    stages: dict[str, Spread] = field(default_factory=dict)  # voice-to-voice, stage by stage
     stt_audio_per_sec: float | None = None
     frames_delivered_min: float | None = None
     worst_gap_ms: float | None = None
     gaps_over_limit: int = 0
+    burst: int = 0
+    burst_worst_gap_ms: float | None = None
     service_stalls: int | None = None
     loop_lag_p99_ms: float | None = None
     caller_loop_lag_max_ms: float | None = None
@@ -119,6 +129,7 @@ class StepReport:
     rss_mb_per_call: float | None = None
     rss_mb_idle: float | None = None
     machine_busy_pct: float | None = None
+    machine_stolen_pct: float | None = None
     load_before: tuple[float, float, float] | None = None
     load_after: tuple[float, float, float] | None = None
     wall_secs: float = 0.0
@@ -139,6 +150,10 @@ class StepReport:
                 f"  voice-to-voice p50/p95/max: {self.voice_to_voice_ms.text()} "
                 f"({self.voice_to_voice_ms.count} answers)",
                 f"  our overhead p50/p95/max:   {self.overhead_ms.text()}",
+                "  by stage p50/p95/max: "
+                + "; ".join(
+                    f"{STAGE_LABELS[k]} {v.text()}" for k, v in self.stages.items() if v.count
+                ),
                 f"  STT audio fed: {_num(self.stt_audio_per_sec, '.2f')} s per second of stream",
             ]
         else:
@@ -147,13 +162,22 @@ class StepReport:
             f"  output pacing: worst gap {_num(self.worst_gap_ms, '.0f')} ms, gaps over "
             f"{GAP_LIMIT_MS:.0f} ms: {self.gaps_over_limit}, sender stalls "
             f"{_num(self.service_stalls, 'd')}",
+            *(
+                [
+                    f"  calls already talking while {self.burst} more arrived within 1 s: "
+                    f"worst gap {_num(self.burst_worst_gap_ms, '.0f')} ms"
+                ]
+                if self.burst
+                else []
+            ),
             f"  event-loop lag p99: {_num(self.loop_lag_p99_ms, '.1f')} ms (callers' own loop: "
             f"max {_num(self.caller_loop_lag_max_ms, '.0f')} ms)",
             f"  service CPU: {_num(self.service_cpu_pct, '.0f')} % of a core, "
             f"{_num(self.cpu_pct_per_call, '.2f')} % per active call; RSS "
             f"{_num(self.rss_mb_idle, '.0f')} MB idle + {_num(self.rss_mb_per_call, '.1f')} MB "
             "per call",
-            f"  machine: {_num(self.machine_busy_pct, '.0f')} % busy, load "
+            f"  machine: {_num(self.machine_busy_pct, '.0f')} % busy, "
+            f"{_num(self.machine_stolen_pct, '.1f')} % stolen by the host, load "
             f"{_load(self.load_before)} -> {_load(self.load_after)}",
         ]
         return out
@@ -172,43 +196,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-class StandIns:
-    """The stand-ins in a process of their own (``python -m sandbox``)."""
-
-    def __init__(self, log_path: Path) -> None:
-        self.log_path = log_path
-        self.proc: asyncio.subprocess.Process | None = None
-        self.info: dict[str, Any] = {}
-
-    async def start(self) -> None:
-        """Start the process and read where everything listens."""
-        with self.log_path.open("wb") as log:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "sandbox", stdout=asyncio.subprocess.PIPE, stderr=log
-            )
-        assert self.proc.stdout is not None
-        line = await asyncio.wait_for(self.proc.stdout.readline(), 120)
-        if not line:
-            raise RuntimeError(f"the stand-ins did not start; see {self.log_path}")
-        self.info = json.loads(line)
-
-    async def stt_stats(self) -> dict[str, Any]:
-        """What the STT stand-in received since the last reset."""
-        url = f"{self.info['control']}/stats"
-        async with aiohttp.ClientSession() as session, session.get(url) as response:
-            return (await response.json())["stt"]
-
-    async def reset(self) -> None:
-        """Forget what the stand-ins recorded so far."""
-        url = f"{self.info['control']}/reset"
-        async with aiohttp.ClientSession() as session, session.post(url) as response:
-            response.raise_for_status()
-
-    async def stop(self) -> None:
-        """Stop the process."""
-        await _terminate(self.proc, 15)
 
 
 class ServiceProcess:
@@ -279,19 +266,7 @@ class ServiceProcess:
 
     async def stop(self) -> None:
         """SIGTERM (a drain) and wait for it to exit."""
-        await _terminate(self.proc, 60)
-
-
-async def _terminate(proc: asyncio.subprocess.Process | None, timeout: float) -> None:
-    """SIGTERM, then SIGKILL if it has not exited within ``timeout`` seconds."""
-    if proc is None or proc.returncode is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(proc.wait(), timeout)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
+        await terminate(self.proc, 60)
 
 
 def histogram_delta(before: str, after: str, name: str) -> list[tuple[float, float]]:
@@ -343,12 +318,16 @@ def quantile(buckets: list[tuple[float, float]], q: float) -> float | None:
     return lower_bound
 
 
-def machine_cpu() -> tuple[float, float]:
-    """``(busy, total)`` jiffies of the whole machine so far."""
+def machine_cpu() -> tuple[float, float, float]:
+    """``(busy, total, stolen)`` jiffies of the whole machine so far.
+
+    Stolen time is CPU the hypervisor gave to someone else: on a shared virtual machine it
+    shows when a slow step was the host's doing, not the service's.
+    """
     with open("/proc/stat", encoding="ascii") as f:
         fields = [float(x) for x in f.readline().split()[1:]]
-    idle = fields[3] + fields[4]
-    return sum(fields) - idle, sum(fields)
+    idle, steal = fields[3] + fields[4], fields[7]
+    return sum(fields) - idle - steal, sum(fields), steal
 
 
 @dataclass
@@ -385,6 +364,7 @@ class Bench:
         scenarios: Scenario names to cycle (None: every shipped one).
         folder: Where the run keeps its data (PostgreSQL, Redis).
         logs: Where the service's and the stand-ins' logs go.
+        burst: Calls that arrive within one second once the step's calls are talking.
         say: Where progress goes.
     """
 
@@ -399,9 +379,13 @@ class Bench:
         scenarios: list[str] | None,
         folder: Path,
         logs: Path,
+        burst: int = 0,
         say: Callable[[str], None] = print,
     ) -> None:
         self.logs = logs
+        self.burst = burst
+        self.burst_window = (0.0, 0.0)
+        self.steps_run = 0
         self.settings = settings
         self.pipeline = pipeline
         self.workers = workers
@@ -431,6 +415,9 @@ class Bench:
             self.say("starting the stand-ins in a process of their own ...")
             self.stand_ins = StandIns(self.logs / "stand-ins.log")
             await self.stand_ins.start()
+            # Synthesize every caller line now: espeak on the callers' loop mid-step would
+            # hold up their 20 ms frames (and garble the tone codes the STT stand-in reads).
+            await asyncio.to_thread(self._say_every_line_once)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -442,6 +429,13 @@ class Bench:
             await self._redis.stop()
         if self._postgres is not None:
             await self._postgres.close()
+
+    def _say_every_line_once(self) -> None:
+        codes = self.stand_ins.info["codes"] if self.stand_ins else {}
+        for scenario in self.scenarios:
+            player = ScenarioPlayer(scenario, codes)
+            for line in scenario.lines:
+                player.utterance(line, 8000)
 
     def service_env(self) -> dict[str, str]:
         """The environment the service runs with: the caller's, minus credentials, plus ours."""
@@ -462,22 +456,14 @@ class Bench:
         if self.max_calls is not None:
             env["CALLPROC_AUDIOSOCKET__MAX_CALLS"] = str(self.max_calls)
         if self.stand_ins is not None:
-            info = self.stand_ins.info
-            env.update(
-                {
-                    "CALLPROC_SANDBOX__STT_ADDRESS": info["stt"],
-                    "CALLPROC_SANDBOX__TTS_ADDRESS": info["tts"],
-                    "CALLPROC_SANDBOX__LLM_URL": info["llm"],
-                    "CALLPROC_STORE__URL": info["store"],
-                    "CALLPROC_STORE__API_KEY": info["store_key"],
-                }
-            )
+            env.update(stand_in_env(self.stand_ins.info))
         return env
 
     async def step(self, calls: int) -> StepReport:
         """Place ``calls`` calls at once against a freshly started service; measure."""
         report = StepReport(calls=calls, pipeline=self.pipeline, workers=self.workers)
-        log_path = self.logs / f"service-{self.pipeline}-{calls}.log"
+        self.steps_run += 1
+        log_path = self.logs / f"service-{self.steps_run}-{self.pipeline}-{calls}.log"
         report.service_log = str(log_path)
         args = [] if self.workers is None else ["--workers", str(self.workers)]
         service = ServiceProcess(self.service_env(), args, log_path)
@@ -502,7 +488,7 @@ class Bench:
         stt = await self.stand_ins.stt_stats() if self.stand_ins is not None else None
 
         report.wall_secs = wall
-        report.offered = calls
+        report.offered = len(placed)
         report.refused = sum(1 for p in placed if p.refused)
         accepted = [p for p in placed if p.result is not None and not p.refused]
         report.accepted = len(accepted)
@@ -513,9 +499,11 @@ class Bench:
         report.rss_mb_idle = round(rss_idle / 2**20, 1)
         if accepted:
             report.rss_mb_per_call = round((peak_rss - rss_idle) / 2**20 / len(accepted), 2)
-        busy = machine_after[0] - machine_before[0]
-        total = machine_after[1] - machine_before[1]
+        busy, total, stolen = (
+            after - before for after, before in zip(machine_after, machine_before, strict=True)
+        )
         report.machine_busy_pct = round(100 * busy / total, 1) if total else None
+        report.machine_stolen_pct = round(100 * stolen / total, 1) if total else None
         lag = quantile(histogram_delta(metrics_before, metrics_after, _LAG), 0.99)
         report.loop_lag_p99_ms = None if lag is None else round(lag * 1000, 1)
         report.caller_loop_lag_max_ms = round(caller_lag * 1000, 1)
@@ -523,6 +511,9 @@ class Bench:
             counter_delta(metrics_before, metrics_after, "callproc_output_stalls")
         )
         self._pacing(report, accepted)
+        if self.burst:
+            report.burst = self.burst
+            report.burst_worst_gap_ms = self._burst_gap(placed[:calls])
         if stt is not None:
             audio = sum(s["audio_secs"] for s in stt["streams"])
             opened = sum(s["open_secs"] for s in stt["streams"])
@@ -557,6 +548,8 @@ class Bench:
         tasks = [
             asyncio.create_task(self._one(p, service.audiosocket_port, echo_audio)) for p in placed
         ]
+        if self.burst:
+            tasks.append(asyncio.create_task(self._burst(placed, service, echo_audio)))
         next_note = started + PROGRESS_EVERY_SECS
         try:
             while not all(t.done() for t in tasks):
@@ -571,6 +564,25 @@ class Bench:
         wall = time.monotonic() - started
         self.say(_progress(placed, wall, None))
         return placed, peak_rss, own_lag.recent(), wall
+
+    async def _burst(
+        self, placed: list[PlacedCall], service: ServiceProcess, echo_audio: bytes
+    ) -> None:
+        """Once the first calls are talking, ``burst`` more arrive within one second."""
+        await asyncio.sleep(BURST_AFTER_SECS)
+        self.burst_window = (time.monotonic(), 0.0)
+        self.say(f"  {self.burst} more calls arriving within 1 s ...")
+        extra = []
+        for i in range(self.burst):
+            call = PlacedCall(
+                uuid.uuid4(),
+                self.scenarios[i % len(self.scenarios)] if self.pipeline == "voice" else None,
+            )
+            placed.append(call)
+            extra.append(asyncio.create_task(self._one(call, service.audiosocket_port, echo_audio)))
+            await asyncio.sleep(1.0 / self.burst)
+        self.burst_window = (self.burst_window[0], time.monotonic())
+        await asyncio.gather(*extra)
 
     async def _one(self, placed: PlacedCall, port: int, echo_audio: bytes) -> None:
         try:
@@ -607,6 +619,21 @@ class Bench:
         report.worst_gap_ms = round(max(gaps), 1) if gaps else None
         report.gaps_over_limit = over
 
+    def _burst_gap(self, talking: list[PlacedCall]) -> float | None:
+        """The longest silence the calls already talking heard while the burst arrived."""
+        start, end = self.burst_window
+        end += BURST_WATCH_SECS
+        worst = None
+        for p in talking:
+            if p.result is None or p.refused:
+                continue
+            arrivals = np.asarray(p.result.arrivals)
+            inside = arrivals[(arrivals >= start - 0.1) & (arrivals <= end)]
+            if len(inside) > 1:
+                gap = float(np.diff(inside).max() * 1000)
+                worst = gap if worst is None else max(worst, gap)
+        return None if worst is None else round(worst, 1)
+
     def _judge_echo(self, report: StepReport, accepted: list[PlacedCall]) -> None:
         ideal = self.echo_secs / FRAME_SECS
         ratios = []
@@ -626,6 +653,7 @@ class Bench:
         delays = InjectedDelays.of(self.settings, knobs["stt"], knobs["llm"], knobs["tts"])
         v2v: list[float] = []
         ours: list[float] = []
+        stages: dict[str, list[float]] = {stage: [] for stage in STAGE_BREAKDOWN}
         for p in accepted:
             assert p.scenario is not None
             detail = await self._database.call_detail(p.call_id)
@@ -636,6 +664,9 @@ class Bench:
             for turn in turns:
                 if turn["voice_to_voice_ms"] is not None:
                     v2v.append(turn["voice_to_voice_ms"])
+                for stage, figures in stages.items():
+                    if turn.get(stage) is not None and turn["voice_to_voice_ms"] is not None:
+                        figures.append(turn[stage])
                 extra = overhead_ms(turn, delays, tools)
                 if extra is not None:
                     ours.append(extra)
@@ -665,6 +696,7 @@ class Bench:
                 report.failed[key] = report.failed.get(key, 0) + 1
         report.voice_to_voice_ms = Spread.of(v2v)
         report.overhead_ms = Spread.of(ours)
+        report.stages = {stage: Spread.of(figures) for stage, figures in stages.items()}
 
 
 _LAG = "callproc_event_loop_lag_seconds"
@@ -681,8 +713,7 @@ def _turns(detail: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str,
                 "index": row["turn_index"],
                 "bot": row["text"] or "",
                 "interrupted": bool(row.get("interrupted")),
-                "voice_to_voice_ms": row.get("voice_to_voice_ms"),
-                "llm_first_token_ms": row.get("llm_first_token_ms"),
+                **{stage: row.get(stage) for stage in LATENCY_STAGES},
             }
         )
     tools = [
@@ -745,6 +776,7 @@ async def run_bench(
     echo_secs: float = 10.0,
     scenarios: list[str] | None = None,
     json_path: Path | None = None,
+    burst: int = 0,
     say: Callable[[str], None] = print,
 ) -> list[StepReport]:
     """Run one step per entry of ``calls``; print each report and a summary table."""
@@ -765,6 +797,7 @@ async def run_bench(
             scenarios=scenarios,
             folder=Path(temporary),
             logs=logs,
+            burst=burst,
             say=say,
         ) as bench:
             for n in calls:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -40,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="answer AudioSocket calls until SIGTERM")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes sharing the AudioSocket port (default: CALLPROC_WORKERS, "
+        "else one per CPU core); 1 serves everything in this process",
+    )
     serve.set_defaults(func=_serve)
 
     call = sub.add_parser("call", help="place a simulated call (an AudioSocket client)")
@@ -75,6 +82,13 @@ def _parser() -> argparse.ArgumentParser:
         "--secs", type=float, default=10.0, help="length of each echo call (default 10)"
     )
     bench.add_argument("--scenarios", help="comma-separated scenario names (default: all)")
+    bench.add_argument(
+        "--burst",
+        type=int,
+        default=0,
+        help="once each step's calls are talking, this many more arrive within 1 s; prints "
+        "the worst gap the talking calls heard meanwhile (call start-up cost)",
+    )
     bench.add_argument("--json", type=Path, help="also write the figures to this file")
     bench.set_defaults(func=_bench, quiet_logs=True)
 
@@ -111,21 +125,46 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _serve(settings: Settings, _: argparse.Namespace) -> int:
-    from bot.service import Service
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    workers = args.workers if args.workers is not None else settings.workers
+    workers = workers or os.cpu_count() or 1
+    if workers < 1:
+        print(f"callproc serve: --workers must be 1 or more, got {workers}", file=sys.stderr)
+        return 2
+    if workers > 1:
+        _prepare_multiprocess_metrics(settings.data_dir)  # before prometheus_client loads
     from bot.services import ServiceConfigError
 
     async def run() -> None:
-        service = Service(settings)
-        await service.start()
-        await service.run_until_signal()
+        if workers > 1:
+            from bot.supervisor import Supervisor
+
+            server = Supervisor(settings, workers)
+        else:
+            from bot.service import Service
+
+            server = Service(settings)
+        await server.start()
+        await server.run_until_signal()
 
     try:
         asyncio.run(run())
     except ServiceConfigError as exc:
         print(f"callproc: configuration error\n{exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:  # e.g. a worker that could not start
+        print(f"callproc serve: {exc}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _prepare_multiprocess_metrics(data_dir: Path) -> None:
+    """Point prometheus-client at an emptied folder shared by the supervisor and its workers."""
+    folder = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or data_dir / "metrics")
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):  # values of an earlier run
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder.resolve())
 
 
 def _call(_: Settings, args: argparse.Namespace) -> int:
@@ -198,6 +237,7 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
                 echo_secs=args.secs,
                 scenarios=scenarios,
                 json_path=args.json,
+                burst=args.burst,
                 say=lambda line: print(line, flush=True),
             )
         )

@@ -35,6 +35,12 @@ from processors.operator_request import OperatorRequest
 from processors.phone_vad import PhoneVADAnalyzer, PhoneVADProcessor
 from transports.audiosocket.transport import AudioSocketParams, AudioSocketTransport
 
+# pipecat ends a turn after 5 s without a VAD or transcript event once the caller is quiet.
+# At the end of a long line that can be the wait for the final transcript (interim results
+# stop once every word is out), and the turn then ends without its words. The stage
+# watchdog's STT deadline already covers a final that never comes.
+TURN_STOP_TIMEOUT_SECS = 15.0
+
 
 def transport_params(settings: Settings) -> AudioSocketParams:
     """Transport parameters for a call, from the settings."""
@@ -88,6 +94,7 @@ def voice_processors(
                 ],
             ),
             user_mute_strategies=[MuteUntilFirstBotCompleteUserMuteStrategy()],
+            user_turn_stop_timeout=TURN_STOP_TIMEOUT_SECS,
         ),
     )
     llm = build_llm(settings, backends, prompts)

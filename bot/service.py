@@ -7,30 +7,32 @@ one in-process on ephemeral ports.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import signal
+import socket
 import uuid
 from collections.abc import Callable
 from typing import get_args
 
-from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
+from bot.admission import Admission, Load
 from bot.call import Call, CallRegistry
 from bot.console.app import Console
 from bot.dialplan_api import DialplanApi
 from bot.handoff.desk import Handoff, HandoffDesk
 from bot.handoff.notify import Notifier
-from bot.http import CheckResult, bound_port, build_app, start_http
+from bot.http import CheckResult, bound_port
+from bot.http_front import HttpFront, api_token, console_password, start_front
 from bot.phrases import render_phrases
 from bot.prompts import PromptSet, load_prompts
-from bot.secrets_store import stored_secret
 from bot.services import Backends, open_backends
 from bot.settings import Language, Settings
 from bot.storage import records
 from bot.storage.runtime import Storage, open_storage
+from observability.gc_pauses import freeze_start_up, measure_pauses
 from observability.logging import get_logger
 from observability.loop_lag import LoopLag
-from observability.metrics import REASONS, bounded, build_metrics, exposition_registry
+from observability.metrics import REASONS, bounded, build_metrics
 from processors.phone_vad import silero_session
 from transports.audiosocket.connection import AudioSocketConnection
 from transports.audiosocket.server import AudioSocketServer
@@ -38,28 +40,40 @@ from transports.audiosocket.server import AudioSocketServer
 log = get_logger("bot.service")
 
 HANGUP_GRACE_SECS = 3.0  # after the drain time: bot hangups in flight, then cancel
+GAUGE_REFRESH_SECS = 1.0
 
 
 class Service:
     """Everything one process serves.
 
+    Alone (tests, the demo, ``callproc serve --workers 1``) it listens for AudioSocket and
+    serves the HTTP app itself. As one of several workers it does neither: the supervisor
+    (:mod:`bot.supervisor`) accepts the calls and hands them over (:meth:`take_call`) and
+    serves HTTP for all workers.
+
     Args:
         settings: The service settings.
+        worker: Whether this process is a worker under a supervisor.
+        capacity: Calls this process takes at most (default: all of ``max_calls``).
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, *, worker: bool = False, capacity: int | None = None
+    ) -> None:
         self.settings = settings
+        self.worker = worker
         audio = settings.audiosocket
+        self.admission = Admission(capacity or audio.max_calls, audio.max_loop_lag_ms / 1000)
         self.calls = CallRegistry()
         self.server = AudioSocketServer(
             self._run_call,
             host=audio.host,
             port=audio.port,
-            max_calls=audio.max_calls,
+            refusal=self._refusal,
             handshake_timeout=audio.handshake_timeout_secs,
             max_payload=audio.max_payload_bytes,
         )
-        self._http: web.AppRunner | None = None
+        self._http: HttpFront | None = None
         self._stopped = asyncio.Event()
         self.backends: Backends | None = None
         self.prompts: PromptSet | None = None
@@ -70,35 +84,47 @@ class Service:
         self.console: Console | None = None
         self.notifier: Notifier | None = None
         self.metrics = build_metrics()  # a registry of this service's own
-        self.loop_lag = LoopLag(self.metrics.event_loop_lag_seconds.observe)
+        self.loop_lag = LoopLag(self.metrics.event_loop_lag_seconds.observe, window=1.0)
+        self._gc_callback = measure_pauses(self.metrics.gc_pause_seconds.observe)
+        self.server.on_refused = lambda reason: self.metrics.calls_refused.labels(reason).inc()
         self.on_call: list[Callable[[Call], None]] = []  # told of each call as it starts
+        self.on_call_ended: list[Callable[[Call], None]] = []
+        self.caller_hashes: dict[uuid.UUID, str] = {}  # from the supervisor, by call
+        self._gauges: asyncio.Task[None] | None = None
+
+    def load(self) -> Load:
+        """Calls in progress, recent event-loop lag, draining: what admission decides from."""
+        return Load(self.server.active_calls, self.loop_lag.recent(), not self.server.serving)
+
+    def _refusal(self, active: int) -> str | None:
+        refused = self.admission.refusal(Load(active, self.loop_lag.recent()))
+        return None if refused is None else str(refused)
+
+    async def take_call(self, sock: socket.socket, call_id: uuid.UUID, caller: str | None) -> None:
+        """Serve a call the supervisor accepted (its UUID already read)."""
+        if caller is not None:
+            self.caller_hashes[call_id] = caller
+        await self.server.adopt(sock, call_id)
 
     @property
     def api_token(self) -> str:
         """The token the dialplan presents (configured, or made once in the data folder)."""
-        configured = self.settings.http.api_token
-        if configured is not None:
-            return configured.get_secret_value()
-        return stored_secret(self.settings.data_dir, "api-token")
+        return api_token(self.settings)
 
     @property
     def console_password(self) -> str:
         """The operator console's password (configured, or made once in the data folder)."""
-        configured = self.settings.http.console_token
-        if configured is not None:
-            return configured.get_secret_value()
-        return stored_secret(self.settings.data_dir, "console-token")
+        return console_password(self.settings)
 
     @property
     def http_port(self) -> int:
         """The HTTP app's bound port."""
         assert self._http is not None, "service not started"
-        return bound_port(self._http)
+        return bound_port(self._http.runner)
 
     async def start(self) -> None:
         """Load the prompts, reach the services, open the AudioSocket listener and HTTP app."""
         self.storage = await open_storage(self.settings)
-        self._measure_storage()
         log.info("storage", where=self.storage.describe())
         try:
             prompt_sets = {
@@ -122,30 +148,26 @@ class Service:
                 self.handoffs.listeners.append(self.notifier)
                 self.handoffs.listeners.append(self._count_handoff)
                 self.backends.store_client.observe = self._count_store_request
-            self.dialplan = DialplanApi(self.api_token, self.storage, self.handoffs)
-            self.console = Console(
-                self.console_password,
+            freeze_start_up()  # before the lag monitor: its one long collection is not load
+            self.loop_lag.start()
+            self._gauges = asyncio.get_running_loop().create_task(self._refresh_gauges())
+            if self.worker:
+                self.server.start_adopting()
+                return
+            await self.server.start()
+            self._http = await start_front(
+                self.settings,
                 self.storage,
                 self.handoffs,
-                self.calls.ids,
-                self.settings.handoff.language,
+                takes_calls=self._audiosocket_ready,
+                metrics=self.metrics,
+                before_scrape=self.refresh_gauges,
+                local_calls=self.calls.ids,
             )
-            await self._listen()
+            self.dialplan, self.console = self._http.dialplan, self._http.console
         except BaseException:
             await self.stop()
             raise
-
-    async def _listen(self) -> None:
-        self.loop_lag.start()
-        await self.server.start()
-        app = build_app(
-            {"audiosocket": self._audiosocket_ready},
-            degraded={"postgres": self._postgres_ready, "redis": self._redis_ready},
-        )
-        self.dialplan.routes(app)
-        self.console.routes(app)
-        app.router.add_get("/metrics", self._metrics)
-        self._http = await start_http(app, self.settings.http.host, self.settings.http.port)
 
     async def run_until_signal(self) -> None:
         """Serve until SIGTERM or SIGINT, then drain and stop."""
@@ -178,10 +200,12 @@ class Service:
                 await self.server.wait_idle(HANGUP_GRACE_SECS)
         await self.server.close()
         self.loop_lag.stop()
-        if self.console is not None:
-            self.console.events.close()  # open event streams end, so the HTTP app can stop
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(self._gc_callback)
+        if self._gauges is not None:
+            self._gauges.cancel()
         if self._http is not None:
-            await self._http.cleanup()
+            await self._http.close()  # open console streams end first
             self._http = None
         if self.notifier is not None:
             await self.notifier.close()
@@ -204,7 +228,11 @@ class Service:
             phrases=self.phrases,
             storage=self.storage,
             metrics=self.metrics,
-            caller_number_hash=self.dialplan.take_caller(call_id) if self.dialplan else None,
+            caller_number_hash=(
+                self.dialplan.take_caller(call_id)
+                if self.dialplan
+                else self.caller_hashes.pop(call_id, None)
+            ),
             handoffs=self.handoffs,
         )
         for listener in self.on_call:
@@ -216,31 +244,37 @@ class Service:
             await call.run()
         finally:
             self.calls.remove(call)
+            for listener in self.on_call_ended:
+                listener(call)
             if self.console is not None:
                 self.console.call_changed()
 
     async def _audiosocket_ready(self) -> CheckResult:
         if not self.server.serving:
             return CheckResult(False, "draining" if self._stopped.is_set() else "not listening")
-        if self.server.at_capacity:
-            return CheckResult(False, f"at capacity ({self.server.active_calls} calls)")
+        refused = self.server.refusal()
+        if refused is not None:
+            detail = refused.replace("_", " ")
+            return CheckResult(False, f"{detail} ({self.server.active_calls} calls)")
         return CheckResult(True, f"{self.server.active_calls} active calls")
 
-    async def _metrics(self, _request: web.Request) -> web.Response:
-        body = generate_latest(exposition_registry(self.metrics))
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    async def _refresh_gauges(self) -> None:
+        """Keep the readiness and storage gauges current (explicit values: multiprocess-safe)."""
+        while True:
+            self.refresh_gauges()
+            await asyncio.sleep(GAUGE_REFRESH_SECS)
 
-    def _measure_storage(self) -> None:
-        server = self.server
-        self.metrics.ready.set_function(
-            lambda: 1.0 if server.serving and not server.at_capacity else 0.0
-        )
-        assert self.storage is not None
-        writer, sessions = self.storage.writer, self.storage.sessions
-        self.metrics.storage_pending_records.set_function(lambda: writer.pending)
-        self.metrics.storage_spilled_records.set_function(lambda: writer.spilled)
-        self.metrics.postgres_up.set_function(lambda: 1.0 if writer.healthy else 0.0)
-        self.metrics.redis_up.set_function(lambda: 1.0 if sessions.healthy else 0.0)
+    def refresh_gauges(self) -> None:
+        """Set the readiness and storage gauges from the current state."""
+        if not self.worker:  # a worker's supervisor says whether the service takes calls
+            ready = self.server.serving and self.server.refusal() is None
+            self.metrics.ready.set(1.0 if ready else 0.0)
+        if self.storage is not None:
+            writer, sessions = self.storage.writer, self.storage.sessions
+            self.metrics.storage_pending_records.set(writer.pending)
+            self.metrics.storage_spilled_records.set(writer.spilled)
+            self.metrics.postgres_up.set(1.0 if writer.healthy else 0.0)
+            self.metrics.redis_up.set(1.0 if sessions.healthy else 0.0)
 
     def _count_store_request(self, operation: str, outcome: str, seconds: float) -> None:
         self.metrics.store_requests.labels(operation, outcome).inc()
@@ -252,23 +286,3 @@ class Service:
     def _count_handoff(self, handoff: Handoff) -> None:
         reason = bounded(handoff.reason, REASONS)
         self.metrics.handoffs.labels(reason, handoff.summary_source).inc()
-
-    async def _postgres_ready(self) -> CheckResult:
-        assert self.storage is not None
-        writer = self.storage.writer
-        try:
-            await self.storage.database.ping()
-        except Exception as e:
-            waiting = f"{writer.pending} records waiting, {writer.spilled} spilled"
-            return CheckResult(False, f"unreachable ({type(e).__name__}); {waiting}")
-        if not writer.healthy:
-            return CheckResult(False, f"writes failing; {writer.pending} records waiting")
-        return CheckResult(True, "ok")
-
-    async def _redis_ready(self) -> CheckResult:
-        assert self.storage is not None
-        try:
-            await self.storage.sessions.ping()
-        except Exception as e:
-            return CheckResult(False, f"unreachable ({type(e).__name__}); calls go on")
-        return CheckResult(True, "ok")

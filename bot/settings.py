@@ -43,8 +43,17 @@ class AudioSocketSettings(BaseModel):
         20,
         ge=1,
         le=1000,
-        description="Concurrent calls this process takes; a call beyond it is refused at once "
-        "with an AudioSocket hangup, so the dialplan continues to the operators.",
+        description="Concurrent calls the service takes (shared evenly by its workers); a call "
+        "beyond it is refused at once with an AudioSocket hangup, so the dialplan continues "
+        "to the operators. Set it from `callproc bench` on the machine (docs/benchmarks.md).",
+    )
+    max_loop_lag_ms: float = Field(
+        80.0,
+        ge=5,
+        le=5000,
+        description="A process whose event loop ran more than this late in the last second "
+        "takes no new call (refused with a hangup) until it catches up; calls in progress "
+        "are never the price of a new one.",
     )
     handshake_timeout_secs: float = Field(
         2.0, gt=0, le=30, description="Time allowed for the call UUID, the first message."
@@ -366,6 +375,13 @@ class Settings(BaseSettings):
         ge=0,
         le=3600,
         description="On SIGTERM, how long active calls may finish before they are ended.",
+    )
+    workers: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Worker processes sharing the AudioSocket port (`callproc serve`); 0 means "
+        "one per CPU core. A worker that dies is restarted; the others' calls go on.",
     )
     pipeline: Literal["voice", "echo"] = Field(
         "voice",

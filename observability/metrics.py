@@ -13,6 +13,7 @@ worker reports the sum over all of them (gauges: live sum).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from prometheus_client import (
     Histogram,
     ProcessCollector,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 PREFIX = "callproc"
@@ -110,6 +112,9 @@ SPECS: tuple[tuple[str, str, str, tuple[str, ...], dict[str, Any]], ...] = (
     ("calls_refused", "counter",
      "Calls refused at once with an AudioSocket hangup (the dialplan sends them to the "
      "operators), by reason: at_capacity, overloaded, draining.", ("reason",), {}),
+    ("gc_pause_seconds", "histogram",
+     "Garbage-collector pauses (no call's audio is sent meanwhile).", (),
+     {"buckets": LAG_BUCKETS}),
     ("event_loop_lag_seconds", "histogram",
      "How late the event loop ran a timer that was due (sampled every 50 ms).", (),
      {"buckets": LAG_BUCKETS}),
@@ -148,12 +153,43 @@ def build_metrics(registry: CollectorRegistry | None = None) -> Metrics:
     return Metrics(registry, made)
 
 
+class ProcessTreeCollector:
+    """CPU time and resident memory of this process and its children, summed.
+
+    For multiprocess mode (a supervisor and its workers), where prometheus-client reports no
+    ``process_cpu_seconds_total`` or ``process_resident_memory_bytes`` of its own.
+    """
+
+    def collect(self) -> Iterator[Metric]:
+        """The process tree's CPU time and resident memory, summed."""
+        import psutil
+
+        me = psutil.Process()
+        cpu = rss = 0.0
+        for proc in [me, *me.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+                cpu += times.user + times.system
+                rss += proc.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+        yield CounterMetricFamily(
+            "process_cpu_seconds", "CPU time of the service's processes, in seconds.", value=cpu
+        )
+        yield GaugeMetricFamily(
+            "process_resident_memory_bytes",
+            "Resident memory of the service's processes, in bytes.",
+            value=rss,
+        )
+
+
 def exposition_registry(metrics: Metrics) -> CollectorRegistry:
     """What ``/metrics`` serves: this process's registry, or every worker's values."""
     if not multiprocess():
         return metrics.registry
     merged = CollectorRegistry()
     MultiProcessCollector(merged)
+    merged.register(ProcessTreeCollector())
     return merged
 
 

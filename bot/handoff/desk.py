@@ -117,6 +117,7 @@ class HandoffDesk:
         self.model = settings.summary_model or model
         self._recent: OrderedDict[str, Handoff | str] = OrderedDict()  # or "hangup"
         self.listeners: list[Listener] = []  # the console, the notifiers
+        self.hangup_listeners: list[Callable[[str], None]] = []  # told of each bot hangup
 
     async def prepare(
         self, call_uuid: str, record: CallRecord, reason: str, caller_wants: str | None
@@ -172,6 +173,8 @@ class HandoffDesk:
     def hung_up(self, call_uuid: str) -> None:
         """The bot ended the call itself: the dialplan should hang up, not queue it."""
         self._keep(call_uuid, "hangup")
+        for listener in self.hangup_listeners:
+            listener(call_uuid)
 
     def _keep(self, call_uuid: str, value: Handoff | str) -> None:
         self._recent[call_uuid] = value

@@ -6,6 +6,7 @@ import random
 import time
 import uuid
 
+import aiohttp
 import numpy as np
 import pytest
 
@@ -151,8 +152,61 @@ async def test_calls_beyond_the_cap_are_refused_with_a_hangup(start_service) -> 
 
     assert refused.ended_by == "server_hangup"
     assert refused.stats.frames == 0
-    assert service.server.refused == 1
+    assert service.server.refused == {"at_capacity": 1}
     assert [r.ended_by for r in await asyncio.gather(first, second)] == ["caller", "caller"]
+
+
+async def test_twice_the_capacity_at_once_serves_half_whole_and_refuses_the_rest(
+    start_service,
+) -> None:
+    service = await start_service(audiosocket={"max_calls": 5})
+    call = CallScript(audio=bytes(640) * 25, speech_at_secs=0.1, duration_secs=2.0)
+
+    results = await asyncio.gather(
+        *(place_call("127.0.0.1", service.server.port, call) for _ in range(10))
+    )
+
+    served = [r for r in results if r.ended_by == "caller"]
+    refused = [r for r in results if r.ended_by == "server_hangup"]
+    assert len(served) == 5 and len(refused) == 5
+    for result in served:  # the accepted calls lost nothing to the ones turned away
+        assert result.stats.frames >= 2.0 / FRAME_SECS * 0.95
+    for result in refused:  # turned away at once, before any audio: no half-served call
+        assert result.stats.frames == 0
+    assert service.server.refused == {"at_capacity": 5}
+
+
+async def test_a_lagging_event_loop_refuses_the_next_call_until_it_catches_up(
+    start_service,
+) -> None:
+    service = await start_service(audiosocket={"max_loop_lag_ms": 50})
+    talking = asyncio.create_task(
+        place_call("127.0.0.1", service.server.port, CallScript(duration_secs=2.5))
+    )
+    async with asyncio.timeout(5):
+        while service.server.active_calls < 1:  # noqa: ASYNC110 - polls server state
+            await asyncio.sleep(0.01)
+
+    time.sleep(0.2)  # noqa: ASYNC251 - the process falls behind: every timer runs late
+    await asyncio.sleep(0.06)  # the lag monitor's next sample sees it
+    refused = await place_call("127.0.0.1", service.server.port, CallScript(duration_secs=1))
+    status, body = await _ready(service)
+
+    assert refused.ended_by == "server_hangup" and refused.stats.frames == 0
+    assert service.server.refused == {"overloaded": 1}
+    assert status == 503 and "overloaded" in body
+    async with asyncio.timeout(5):  # the lag is forgotten once the loop keeps time again
+        while (await _ready(service))[0] != 200:  # noqa: ASYNC110 - polls readiness
+            await asyncio.sleep(0.1)
+    taken = await place_call("127.0.0.1", service.server.port, CallScript(duration_secs=0.5))
+    assert taken.ended_by == "caller" and taken.stats.frames > 0
+    assert (await talking).ended_by == "caller"  # the call in progress went on
+
+
+async def _ready(service) -> tuple[int, str]:
+    url = f"http://127.0.0.1:{service.http_port}/health/ready"
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, await response.text()
 
 
 async def test_malformed_streams_end_only_their_own_call(start_service) -> None:
@@ -200,7 +254,7 @@ async def test_fifty_concurrent_calls(start_service) -> None:
     )
 
     assert [r.ended_by for r in results] == ["caller"] * 50
-    assert service.server.refused == 0
+    assert service.server.refused == {}
     frames = [r.stats.frames for r in results]
     gaps = [r.stats.max_gap_ms for r in results]
     print(

@@ -152,3 +152,24 @@ async def test_a_short_noise_does_not_interrupt_the_bot(start_service) -> None:
     answer = calls[0].observer.record.turns[1]
     assert not answer.interrupted
     assert "чотирнадцяти днів" in answer.bot_text  # the whole answer was spoken
+
+
+async def test_a_final_transcript_slower_than_five_seconds_still_ends_the_turn_with_its_words(
+    start_service,
+) -> None:
+    # pipecat ends a quiet caller's turn after 5 s without a VAD or transcript event; a final
+    # that takes longer (the stand-in's, here 6 s, within a 10 s STT deadline) must still
+    # make the turn, or the model gets no words and the caller an apology.
+    service = await start_service(pipeline="voice", deadlines={"stt_final_secs": 10.0})
+    calls: list[Call] = []
+    service.on_call.append(calls.append)
+    service.backends.sandbox.stt.knobs.final_after_speech_ms = 6000
+    scenario = load_scenarios()["product_search"]
+    short = Scenario(scenario.name, scenario.title, scenario.language, scenario.steps[:1])
+
+    await _play(service, short)
+
+    turns = calls[0].observer.record.turns
+    assert turns[1].user_text == scenario.lines[0]
+    assert "навушник" in turns[1].bot_text
+    assert turns[1].figures()["end_of_turn_ms"] > 5000  # past pipecat's 5 s

@@ -1,8 +1,10 @@
 """The asyncio TCP server Asterisk's ``AudioSocket()`` connects to.
 
 Per connection it only does I/O and admission: read the call UUID (the first message) within
-a deadline, refuse the call cleanly when draining or full, otherwise hand the connection to
-the call handler and forget it when the handler returns. A refusal is an AudioSocket hangup
+a deadline, refuse the call cleanly when draining or when the injected policy says no,
+otherwise hand the connection to the call handler and forget it when the handler returns.
+A worker process gets its connections from the supervisor instead, the UUID already read
+(:meth:`AudioSocketServer.adopt`); the same admission applies. A refusal is an AudioSocket hangup
 (``0x00``): on a current Asterisk the dialplan then continues, e.g. to the operator queue,
 so the caller is never dropped because this process is busy.
 """
@@ -10,6 +12,7 @@ so the caller is never dropped because this process is busy.
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -20,6 +23,7 @@ from transports.audiosocket.connection import PEER_GONE, AudioSocketConnection
 log = get_logger("transports.audiosocket.server")
 
 CallHandler = Callable[[AudioSocketConnection, uuid.UUID], Awaitable[None]]
+Refusal = Callable[[int], str | None]  # calls in progress -> why not one more, or None
 
 
 class AudioSocketServer:
@@ -29,7 +33,7 @@ class AudioSocketServer:
         handler: Coroutine run for each admitted call; the connection is closed after it.
         host: Address to listen on.
         port: Port to listen on (0 picks a free one; see :attr:`port`).
-        max_calls: Calls handled at once; more are refused with a hangup.
+        refusal: Given the calls in progress, why the next one is refused (None: take it).
         handshake_timeout: Seconds allowed for the call UUID to arrive.
         max_payload: Largest message payload accepted from Asterisk.
     """
@@ -40,21 +44,23 @@ class AudioSocketServer:
         *,
         host: str,
         port: int,
-        max_calls: int,
+        refusal: Refusal,
         handshake_timeout: float,
         max_payload: int,
     ) -> None:
         self._handler = handler
         self._host = host
         self._port = port
-        self._max_calls = max_calls
+        self._refusal = refusal
         self._handshake_timeout = handshake_timeout
         self._max_payload = max_payload
         self._server: asyncio.Server | None = None
         self._calls: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._connections: set[asyncio.Task[None]] = set()
         self._draining = False
-        self.refused = 0
+        self._adopting = False  # a worker: connections come from the supervisor
+        self.refused: dict[str, int] = {}  # by reason
+        self.on_refused: Callable[[str], None] | None = None
 
     @property
     def port(self) -> int:
@@ -65,18 +71,21 @@ class AudioSocketServer:
 
     @property
     def serving(self) -> bool:
-        """Whether the listener is up and admitting calls."""
-        return self._server is not None and self._server.is_serving() and not self._draining
+        """Whether calls are taken (listening, or adopting the supervisor's) and not draining."""
+        if self._draining:
+            return False
+        return self._adopting or (self._server is not None and self._server.is_serving())
 
     @property
     def active_calls(self) -> int:
         """Calls currently being handled."""
         return len(self._calls)
 
-    @property
-    def at_capacity(self) -> bool:
-        """Whether the next call would be refused for lack of room."""
-        return len(self._calls) >= self._max_calls
+    def refusal(self) -> str | None:
+        """Why the next call would be refused now, or None if it would be taken."""
+        if self._draining:
+            return "draining"
+        return self._refusal(len(self._calls))
 
     async def start(self) -> None:
         """Bind and start listening."""
@@ -84,6 +93,10 @@ class AudioSocketServer:
             self._on_connection, self._host, self._port, reuse_address=True
         )
         log.info("audiosocket listening", host=self._host, port=self.port)
+
+    def start_adopting(self) -> None:
+        """Take calls from the supervisor (:meth:`adopt`) instead of listening."""
+        self._adopting = True
 
     def stop_accepting(self) -> None:
         """Refuse every new call from now on (draining); calls in progress go on."""
@@ -112,6 +125,20 @@ class AudioSocketServer:
         self._connections.add(task)
         task.add_done_callback(self._connections.discard)
 
+    async def adopt(self, sock: socket.socket, call_id: uuid.UUID) -> None:
+        """Serve a connection whose call UUID was already read (by the supervisor)."""
+        reader, writer = await asyncio.open_connection(sock=sock)
+        conn = AudioSocketConnection(
+            reader, writer, expect_call_id=False, max_payload=self._max_payload
+        )
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        try:
+            await self._serve_call(conn, call_id, writer.get_extra_info("peername"))
+        finally:
+            self._connections.discard(task)
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         conn = AudioSocketConnection(
@@ -119,14 +146,26 @@ class AudioSocketServer:
         )
         try:
             call_id = await self._handshake(conn, peer)
-            if call_id is None:
-                return
-            if self._draining or self.at_capacity:
-                self.refused += 1
+        except PEER_GONE:
+            call_id = None
+        if call_id is None:
+            await conn.close()
+            return
+        await self._serve_call(conn, call_id, peer)
+
+    async def _serve_call(
+        self, conn: AudioSocketConnection, call_id: uuid.UUID, peer: object
+    ) -> None:
+        try:
+            refused = self.refusal()
+            if refused is not None:
+                self.refused[refused] = self.refused.get(refused, 0) + 1
+                if self.on_refused is not None:
+                    self.on_refused(refused)
                 log.warning(
                     "call refused",
                     call_uuid=str(call_id),
-                    reason="draining" if self._draining else "at_capacity",
+                    reason=refused,
                     active_calls=len(self._calls),
                 )
                 await conn.send(Hangup())
