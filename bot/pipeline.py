@@ -32,7 +32,7 @@ from observability.observers import frame_filter
 from processors.echo import EchoProcessor
 from processors.fallback_speech import FallbackSpeech
 from processors.operator_request import OperatorRequest
-from processors.phone_vad import PhoneVADAnalyzer, PhoneVADProcessor
+from processors.phone_vad import PhoneVADAnalyzer, PhoneVADProcessor, shared_batcher
 from transports.audiosocket.transport import AudioSocketParams, AudioSocketTransport
 
 # pipecat ends a turn after 5 s without a VAD or transcript event once the caller is quiet.
@@ -75,6 +75,7 @@ def voice_processors(
     turn = settings.turn
     vad = PhoneVADAnalyzer(
         sample_rate=settings.audiosocket.sample_rate,
+        batcher=shared_batcher(turn.vad_batch_ms / 1000) if turn.vad_batch_ms else None,
         params=VADParams(
             confidence=turn.vad_confidence,
             start_secs=turn.vad_start_secs,

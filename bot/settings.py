@@ -200,6 +200,14 @@ class TurnSettings(BaseModel):
     vad_min_volume: float = Field(
         0.3, ge=0, le=1, description="Silero VAD minimum volume (0-1) to count as speech."
     )
+    vad_batch_ms: float = Field(
+        10.0,
+        ge=0,
+        le=50,
+        description="How long a VAD window may wait to be scored together with other calls' "
+        "(one ONNX run for many calls costs far less CPU); VAD decisions come this much later. "
+        "0 scores each window at once.",
+    )
     user_speech_timeout_secs: float = Field(
         0.4,
         ge=0,

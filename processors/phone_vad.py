@@ -13,7 +13,9 @@ made cheaply:
 - one ONNX session per process (:func:`silero_session`, loaded at start-up); Silero keeps its
   recurrent state in the inputs and outputs, so each call passes its own state through the
   shared session;
-- the window is scored inline, on the loop (~0.15 ms), instead of on a thread;
+- windows are scored on the loop instead of on a thread, and the windows of all the calls
+  of a process that arrive within a few milliseconds are scored in one ONNX run
+  (:class:`SileroBatcher`: ~50 us a window instead of ~130 us);
 - loudness is the mean energy of the last 400 ms kept as a running sum per window, with
   BS.1770's absolute gate (quieter than -70 LUFS reads 0), mapped to 0..1 as pipecat does;
   without the K-weighting filter it reads within a few hundredths of pipecat's value on
@@ -26,6 +28,7 @@ is pipecat's own ``VADAnalyzer._run_analyzer``, unchanged.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib.resources
 import math
@@ -78,17 +81,90 @@ def loudness_volume(mean_square: float) -> float:
     return min(1.0, max(0.0, (lufs - LUFS_FLOOR) / (LUFS_CEILING - LUFS_FLOOR)))
 
 
+class SileroBatcher:
+    """Scores the windows of many calls in one ONNX run.
+
+    One Silero window costs ~130 us on its own and ~50 us in a batch of five or more (the
+    recurrent state is an input, so each call's own state rides along). A window waits at
+    most ``max_wait`` seconds for company, which is what VAD decisions are delayed by.
+
+    Args:
+        max_wait: Seconds the first window of a batch waits for others.
+        max_batch: Windows that make a batch go at once.
+    """
+
+    def __init__(self, *, max_wait: float = 0.01, max_batch: int = 32) -> None:
+        self._max_wait = max_wait
+        self._max_batch = max_batch
+        self._pending: dict[int, list[tuple[np.ndarray, np.ndarray, asyncio.Future]]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self.runs = 0
+        self.windows = 0
+
+    async def score(self, x: np.ndarray, state: np.ndarray, rate: int) -> tuple[float, np.ndarray]:
+        """The speech probability of window ``x`` and the call's next state."""
+        future = asyncio.get_running_loop().create_future()
+        batch = self._pending.setdefault(rate, [])
+        batch.append((x, state, future))
+        if len(batch) >= self._max_batch:
+            self._run(rate)
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._max_wait, self._run_all)
+        return await future
+
+    def _run_all(self) -> None:
+        self._timer = None
+        for rate in list(self._pending):
+            self._run(rate)
+
+    def _run(self, rate: int) -> None:
+        batch = self._pending.pop(rate, [])
+        if not batch:
+            return
+        xs = np.concatenate([x for x, _, _ in batch], axis=0)
+        states = np.concatenate([state for _, state, _ in batch], axis=1)
+        try:
+            out, new = silero_session().run(
+                None, {"input": xs, "state": states, "sr": np.array(rate, np.int64)}
+            )
+        except Exception as exc:  # every call waiting on this batch hears of it
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        self.runs += 1
+        self.windows += len(batch)
+        for i, (_, _, future) in enumerate(batch):
+            if not future.done():  # a call that ended meanwhile no longer waits
+                future.set_result((float(out[i][0]), new[:, i : i + 1, :].copy()))
+
+
+@functools.cache
+def shared_batcher(max_wait: float) -> SileroBatcher:
+    """The process's batcher for windows that may wait ``max_wait`` seconds."""
+    return SileroBatcher(max_wait=max_wait)
+
+
 class PhoneVADAnalyzer(VADAnalyzer):
-    """Silero VAD on a shared ONNX session, scored inline; for 8 or 16 kHz phone audio.
+    """Silero VAD on a shared ONNX session, on the event loop; for 8 or 16 kHz phone audio.
 
     Args:
         sample_rate: 8000 or 16000 (None: the pipeline's rate, set at start).
         params: Confidence, start/stop times and minimum volume.
+        batcher: Scores this call's windows together with other calls' (None: one by one).
     """
 
-    def __init__(self, *, sample_rate: int | None = None, params: VADParams | None = None):
+    def __init__(
+        self,
+        *,
+        sample_rate: int | None = None,
+        params: VADParams | None = None,
+        batcher: SileroBatcher | None = None,
+    ):
         super().__init__(sample_rate=sample_rate, params=params)
         self._session = silero_session()
+        self._batcher = batcher
+        self._scores: deque[float] = deque()  # scored, waiting for the state machine
         self._state = np.zeros((2, 1, 128), dtype=np.float32)
         self._context = np.zeros((1, 0), dtype=np.float32)
         self._energies: deque[float] = deque()
@@ -113,22 +189,36 @@ class PhoneVADAnalyzer(VADAnalyzer):
         return 512 if self.sample_rate == 16000 else 256
 
     async def analyze_audio(self, buffer: bytes) -> VADState:
-        """Score the buffered audio on the running loop (no thread hop) and return the state."""
+        """Score the new windows, then run pipecat's speaking/quiet state machine over them."""
+        step = self._vad_frames_num_bytes
+        pending = len(self._vad_buffer) + len(buffer)
+        if pending >= step:
+            audio = bytes(self._vad_buffer) + buffer
+            for start in range(0, pending - step + 1, step):
+                self._scores.append(await self._score(audio[start : start + step]))
         return self._run_analyzer(buffer)
 
-    def voice_confidence(self, buffer: bytes) -> float:
-        """Silero's speech probability for one window; keeps the window's energy for volume."""
-        samples = np.frombuffer(buffer, dtype=np.int16).astype(np.float32) / 32768.0
-        self._keep_energy(float(np.dot(samples, samples)) / len(samples))
+    async def _score(self, window: bytes) -> float:
+        samples = np.frombuffer(window, dtype=np.int16).astype(np.float32) / 32768.0
         context = 64 if self.sample_rate == 16000 else 32
         if self._context.shape[1] == 0:
             self._context = np.zeros((1, context), dtype=np.float32)
         x = np.concatenate((self._context, samples[np.newaxis, :]), axis=1)
-        out, self._state = self._session.run(
-            None, {"input": x, "state": self._state, "sr": np.array(self.sample_rate, np.int64)}
-        )
         self._context = x[:, -context:]
-        confidence = float(out[0][0])
+        if self._batcher is not None:
+            confidence, self._state = await self._batcher.score(x, self._state, self.sample_rate)
+        else:
+            out, self._state = self._session.run(
+                None, {"input": x, "state": self._state, "sr": np.array(self.sample_rate, np.int64)}
+            )
+            confidence = float(out[0][0])
+        return confidence
+
+    def voice_confidence(self, buffer: bytes) -> float:
+        """The window's speech probability (scored just before); keeps its energy for volume."""
+        samples = np.frombuffer(buffer, dtype=np.int16).astype(np.float32) / 32768.0
+        self._keep_energy(float(np.dot(samples, samples)) / len(samples))
+        confidence = self._scores.popleft()
         self._maybe_reset(confidence)
         return confidence
 

@@ -10,7 +10,7 @@ Deadlines (from the settings) run on the event loop's clock:
 - text-to-speech: the first audio within ``tts_first_audio_secs`` of the first text.
 
 It only watches: a failure is published to the ``on_failure`` event with the stage and a
-short reason, at most once until the caller speaks again (a broken service often reports
+short reason, at most once until the caller speaks again (VAD hears them) (a broken service often reports
 the same fault several times); ``on_answered`` is published when a turn's answer produces
 audio. Acting on either is the failure policy's job.
 """
@@ -82,7 +82,10 @@ class StageWatchdog(BaseObserver):
             self._disarm("tts")
         elif isinstance(frame, VADUserStoppedSpeakingFrame) and self._in_user_turn:
             self._arm("stt")
-        elif isinstance(frame, VADUserStartedSpeakingFrame | TranscriptionFrame):
+        elif isinstance(frame, VADUserStartedSpeakingFrame):
+            self._disarm("stt")
+            self._latched = False  # the caller speaks again (maybe within the same turn)
+        elif isinstance(frame, TranscriptionFrame):
             self._disarm("stt")
         elif isinstance(frame, UserStoppedSpeakingFrame):
             self._in_user_turn = False

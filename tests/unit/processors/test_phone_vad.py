@@ -9,7 +9,12 @@ from pipecat.audio.utils import calculate_audio_volume
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams, VADState
 
-from processors.phone_vad import PhoneVADAnalyzer, loudness_volume, silero_session
+from processors.phone_vad import (
+    PhoneVADAnalyzer,
+    SileroBatcher,
+    loudness_volume,
+    silero_session,
+)
 from sandbox import speech
 
 pytestmark = pytest.mark.unit
@@ -129,3 +134,25 @@ def test_each_call_keeps_its_own_model_state_through_the_shared_session():
         return out
 
     assert asyncio.run(interleaved()) == alone
+
+
+def test_batched_scoring_decides_exactly_as_one_window_at_a_time():
+    audio = line_audio()
+    alone = states(PhoneVADAnalyzer(sample_rate=RATE, params=PARAMS), audio)
+    batcher = SileroBatcher(max_wait=0.005)
+    calls = [PhoneVADAnalyzer(sample_rate=RATE, params=PARAMS, batcher=batcher) for _ in range(4)]
+    for call in calls:
+        call.set_sample_rate(RATE)
+
+    async def together() -> list[list[VADState]]:
+        seen: list[list[VADState]] = [[] for _ in calls]
+        for i in range(0, len(audio), FRAME):
+            frame = audio[i : i + FRAME]
+            now = await asyncio.gather(*(call.analyze_audio(frame) for call in calls))
+            for out, state in zip(seen, now, strict=True):
+                out.append(state)
+        return seen
+
+    for seen in asyncio.run(together()):
+        assert seen == alone
+    assert batcher.windows / batcher.runs == 4  # the four calls' windows went together
