@@ -10,9 +10,9 @@ Deadlines (from the settings) run on the event loop's clock:
 - text-to-speech: the first audio within ``tts_first_audio_secs`` of the first text.
 
 It only watches: a failure is published to the ``on_failure`` event with the stage and a
-short reason, at most once until the caller speaks again (VAD hears them) (a broken service often reports
-the same fault several times); ``on_answered`` is published when a turn's answer produces
-audio. Acting on either is the failure policy's job.
+short reason, at most once until VAD hears the caller again (a broken service often
+reports the same fault several times); ``on_answered`` is published when a turn's answer
+produces audio. Acting on either is the failure policy's job.
 """
 
 from __future__ import annotations
