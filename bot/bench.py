@@ -124,6 +124,8 @@ class StepReport:
     service_stalls: int | None = None
     loop_lag_p99_ms: float | None = None
     caller_loop_lag_max_ms: float | None = None
+    stand_ins_cpu_pct: float | None = None  # the harness: if a core's worth, it is the limit
+    callers_cpu_pct: float | None = None
     service_cpu_pct: float | None = None
     cpu_pct_per_call: float | None = None
     rss_mb_per_call: float | None = None
@@ -134,6 +136,7 @@ class StepReport:
     load_after: tuple[float, float, float] | None = None
     wall_secs: float = 0.0
     service_log: str = ""
+    failed_calls: list[dict[str, Any]] = field(default_factory=list)  # what each one heard
 
     def lines(self) -> list[str]:
         """The report for a person."""
@@ -145,6 +148,9 @@ class StepReport:
             f"{self.refused}, completed {self.completed}, failed {sum(self.failed.values())} "
             f"({failed})",
         ]
+        if self.failed_calls:
+            folder = Path(self.failed_calls[0]["recording"]).parent
+            out.append(f"  failed calls: recordings in {folder}/, timelines in --json")
         if self.pipeline == "voice":
             out += [
                 f"  voice-to-voice p50/p95/max: {self.voice_to_voice_ms.text()} "
@@ -172,6 +178,8 @@ class StepReport:
             ),
             f"  event-loop lag p99: {_num(self.loop_lag_p99_ms, '.1f')} ms (callers' own loop: "
             f"max {_num(self.caller_loop_lag_max_ms, '.0f')} ms)",
+            f"  harness CPU: stand-ins {_num(self.stand_ins_cpu_pct, '.0f')} % of a core, callers "
+            f"{_num(self.callers_cpu_pct, '.0f')} %",
             f"  service CPU: {_num(self.service_cpu_pct, '.0f')} % of a core, "
             f"{_num(self.cpu_pct_per_call, '.2f')} % per active call; RSS "
             f"{_num(self.rss_mb_idle, '.0f')} MB idle + {_num(self.rss_mb_per_call, '.1f')} MB "
@@ -338,6 +346,7 @@ class PlacedCall:
     scenario: Scenario | None
     result: CallResult | None = None
     error: str | None = None
+    player: ScenarioPlayer | None = None
 
     @property
     def refused(self) -> bool:
@@ -475,11 +484,13 @@ class Bench:
             await asyncio.sleep(1.0)  # let start-up work settle before the idle figures
             rss_idle = service.rss_bytes()
             cpu_before = service.cpu_secs()
+            harness_before = self._harness_cpu()
             metrics_before = await service.scrape()
             machine_before = machine_cpu()
             report.load_before = os.getloadavg()
             placed, peak_rss, caller_lag, wall = await self._place_all(calls, service)
             cpu_after = service.cpu_secs()
+            harness_after = self._harness_cpu()
             metrics_after = await service.scrape()
             machine_after = machine_cpu()
             report.load_after = os.getloadavg()
@@ -497,6 +508,10 @@ class Bench:
         report.service_cpu_pct = round(100 * cpu / wall, 1) if wall else None
         report.cpu_pct_per_call = round(100 * cpu / call_secs, 2) if call_secs else None
         report.rss_mb_idle = round(rss_idle / 2**20, 1)
+        if wall:
+            stand_ins, callers = (b - a for a, b in zip(harness_before, harness_after, strict=True))
+            report.stand_ins_cpu_pct = round(100 * stand_ins / wall, 1)
+            report.callers_cpu_pct = round(100 * callers / wall, 1)
         if accepted:
             report.rss_mb_per_call = round((peak_rss - rss_idle) / 2**20 / len(accepted), 2)
         busy, total, stolen = (
@@ -526,6 +541,12 @@ class Bench:
         else:
             self._judge_echo(report, accepted)
         return report
+
+    def _harness_cpu(self) -> tuple[float, float]:
+        """CPU seconds used so far by the stand-ins and by this process (the callers)."""
+        own = psutil.Process().cpu_times()
+        stand_ins = self.stand_ins.cpu_secs() if self.stand_ins is not None else 0.0
+        return stand_ins, own.user + own.system
 
     async def _place_all(
         self, calls: int, service: ServiceProcess
@@ -589,9 +610,9 @@ class Bench:
             async with asyncio.timeout(CALL_LIMIT_SECS):
                 if placed.scenario is not None:
                     codes = self.stand_ins.info["codes"] if self.stand_ins else {}
-                    player = ScenarioPlayer(placed.scenario, codes)
+                    placed.player = ScenarioPlayer(placed.scenario, codes)
                     placed.result = await run_call(
-                        "127.0.0.1", port, player, call_id=placed.call_id
+                        "127.0.0.1", port, placed.player, call_id=placed.call_id
                     )
                 else:
                     script = CallScript(
@@ -694,9 +715,38 @@ class Bench:
                 elif not failure_reason:
                     key = f"{key}: unmet " + "; ".join(k for k, v in met.items() if not v)
                 report.failed[key] = report.failed.get(key, 0) + 1
+                report.failed_calls.append(self._failure(p, key, turns, tools))
         report.voice_to_voice_ms = Spread.of(v2v)
         report.overhead_ms = Spread.of(ours)
         report.stages = {stage: Spread.of(figures) for stage, figures in stages.items()}
+
+    def _failure(
+        self,
+        placed: PlacedCall,
+        why: str,
+        turns: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        """A failed call's timeline, and its recording saved (caller left, bot right)."""
+        result, scenario = placed.result, placed.scenario
+        assert result is not None and scenario is not None
+        wav = self.logs / "failed" / f"{placed.call_id}.wav"
+        wav.parent.mkdir(parents=True, exist_ok=True)
+        result.save_stereo_wav(wav)
+        spoken = placed.player.spoken if placed.player is not None else []
+        return {
+            "call_uuid": str(placed.call_id),
+            "scenario": scenario.name,
+            "why": why,
+            "recording": str(wav),
+            "caller_lines": [
+                {"text": s.text, "from": round(s.started, 2), "to": round(s.ended, 2)}
+                for s in spoken
+            ],
+            "bot_audible": [(round(a, 2), round(b, 2)) for a, b in result.bot_speech_spans()],
+            "turns": turns,
+            "tools": [{"name": t["name"], "status": t["status"]} for t in tools],
+        }
 
 
 _LAG = "callproc_event_loop_lag_seconds"

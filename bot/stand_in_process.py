@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psutil
 
 START_TIMEOUT_SECS = 120.0
 
@@ -47,6 +48,16 @@ class StandIns:
             where = f"; see {self.log_path}" if self.log_path else ""
             raise RuntimeError(f"the stand-ins did not start{where}")
         self.info = json.loads(line)
+
+    def cpu_secs(self) -> float:
+        """CPU time the stand-ins have used so far (0 when not running)."""
+        if self.proc is None or self.proc.returncode is not None:
+            return 0.0
+        try:
+            times = psutil.Process(self.proc.pid).cpu_times()
+        except psutil.NoSuchProcess:
+            return 0.0
+        return times.user + times.system
 
     async def stt_stats(self) -> dict[str, Any]:
         """What the STT stand-in received since the last reset."""

@@ -138,6 +138,28 @@ class CallResult:
         """Arrival timing of the server's frames."""
         return ArrivalStats.from_arrivals(self.arrivals)
 
+    def bot_speech_spans(self, min_gap_secs: float = 0.3) -> list[tuple[float, float]]:
+        """When the bot was audible, as (start, end) seconds after connecting.
+
+        Audible frames closer than ``min_gap_secs`` belong to one span.
+        """
+        n = int(self.rate * FRAME_SECS)
+        samples = np.frombuffer(bytes(self.received), dtype="<i2").astype(np.float64)
+        frames = len(samples) // n
+        if not frames:
+            return []
+        rms = np.sqrt((samples[: frames * n].reshape(frames, n) ** 2).mean(axis=1)) / 32768
+        spans: list[tuple[float, float]] = []
+        for loud, at in zip(rms > BOT_AUDIBLE_RMS, self.arrivals, strict=False):
+            if not loud:
+                continue
+            t = at - self.connected_at
+            if spans and t - spans[-1][1] <= min_gap_secs:
+                spans[-1] = (spans[-1][0], t + FRAME_SECS)
+            else:
+                spans.append((t, t + FRAME_SECS))
+        return spans
+
     def save_wav(self, path: Path) -> Path:
         """Write what the server sent to a mono 16-bit WAV file."""
         return _write_wav(path, bytes(self.received), self.rate, channels=1)

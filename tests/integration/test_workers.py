@@ -151,7 +151,12 @@ async def test_calls_share_the_workers_a_full_service_refuses_and_a_dead_worker_
         assert result.stats.frames >= 0.95 * 4.0 / 0.02  # every call heard its whole echo
 
     # A worker killed mid-call: its call ends, the other worker's call goes on untouched,
-    # and a new worker takes its place.
+    # and a new worker takes its place. The supervisor hears of the finished calls only
+    # when each worker has written its records and reported; until then it still counts
+    # them and would send both new calls to whichever worker reported first.
+    await _until(
+        lambda: "0 calls on 2 workers" in supervised.get("/health/ready")[1], 10, "idle workers"
+    )
     first, second = (asyncio.create_task(supervised.call(4.0)) for _ in range(2))
     await _until(lambda: [supervised.calls_on(w) for w in workers] == [1, 1], 10, "one each")
     workers[0].kill()
