@@ -35,7 +35,7 @@ import numpy as np
 import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.overhead import InjectedDelays, overhead_ms
+from bot.overhead import OVERHEAD_STAGES, InjectedDelays, overhead_by_stage
 from bot.review import STAGE_LABELS
 from bot.settings import Settings
 from bot.stand_in_process import StandIns, stand_in_env, terminate
@@ -57,6 +57,8 @@ STAGE_BREAKDOWN = (
     "end_of_turn_ms", "stt_final_ms", "llm_first_token_ms", "tts_first_audio_ms", "send_ms",
 )  # fmt: skip
 GAP_LIMIT_MS = 60.0  # a gap longer than this between bot frames is audible as a dropout
+ECHO_DELIVERED_MIN = 0.98  # an echo call that got fewer of its frames than this failed
+ECHO_STOPPED_SECS = 0.5  # ... as did one whose audio stopped this long before it hung up
 # Credentials and servers of the developer's own setup never reach a bench run.
 _NOT_PASSED = (
     "GOOGLE_APPLICATION_CREDENTIALS",
@@ -115,6 +117,7 @@ class StepReport:
     voice_to_voice_ms: Spread = field(default_factory=Spread)
     overhead_ms: Spread = field(default_factory=Spread)
     stages: dict[str, Spread] = field(default_factory=dict)  # voice-to-voice, stage by stage
+    overhead_stages: dict[str, Spread] = field(default_factory=dict)  # ours, stage by stage
     stt_audio_per_sec: float | None = None
     frames_delivered_min: float | None = None
     worst_gap_ms: float | None = None
@@ -155,7 +158,8 @@ class StepReport:
             out += [
                 f"  voice-to-voice p50/p95/max: {self.voice_to_voice_ms.text()} "
                 f"({self.voice_to_voice_ms.count} answers)",
-                f"  our overhead p50/p95/max:   {self.overhead_ms.text()}",
+                f"  our overhead p50/p95/max:   {self.overhead_ms.text()}; by stage p50/p95: "
+                + ", ".join(f"{k} {_pair(v)}" for k, v in self.overhead_stages.items() if v.count),
                 "  by stage p50/p95/max: "
                 + "; ".join(
                     f"{STAGE_LABELS[k]} {v.text()}" for k, v in self.stages.items() if v.count
@@ -163,7 +167,10 @@ class StepReport:
                 f"  STT audio fed: {_num(self.stt_audio_per_sec, '.2f')} s per second of stream",
             ]
         else:
-            out.append(f"  frames delivered: worst call {_num(self.frames_delivered_min, '.1%')}")
+            out.append(
+                f"  frames delivered: worst call {_num(self.frames_delivered_min, '.1%')} of "
+                "those due from its first frame to its last"
+            )
         out += [
             f"  output pacing: worst gap {_num(self.worst_gap_ms, '.0f')} ms, gaps over "
             f"{GAP_LIMIT_MS:.0f} ms: {self.gaps_over_limit}, sender stalls "
@@ -656,16 +663,24 @@ class Bench:
         return None if worst is None else round(worst, 1)
 
     def _judge_echo(self, report: StepReport, accepted: list[PlacedCall]) -> None:
-        ideal = self.echo_secs / FRAME_SECS
         ratios = []
         for p in accepted:
             assert p.result is not None
-            ratios.append(len(p.result.arrivals) / ideal)
-            if p.result.ended_by == "caller":
-                report.completed += 1
-            else:
+            arrivals = p.result.arrivals
+            # Of the frames due from its first frame to its last: a slow start is not a loss.
+            due = (arrivals[-1] - arrivals[0]) / FRAME_SECS + 1 if arrivals else 1.0
+            delivered = len(arrivals) / due if arrivals else 0.0
+            ratios.append(delivered)
+            if p.result.ended_by != "caller":
                 key = f"ended by {p.result.ended_by}"
-                report.failed[key] = report.failed.get(key, 0) + 1
+            elif not arrivals or p.result.ended_at - arrivals[-1] > ECHO_STOPPED_SECS:
+                key = "its audio stopped before the end"
+            elif delivered < ECHO_DELIVERED_MIN:
+                key = f"under {ECHO_DELIVERED_MIN:.0%} of its frames delivered"
+            else:
+                report.completed += 1
+                continue
+            report.failed[key] = report.failed.get(key, 0) + 1
         report.frames_delivered_min = round(min(ratios), 4) if ratios else None
 
     async def _judge_voice(self, report: StepReport, accepted: list[PlacedCall]) -> None:
@@ -675,6 +690,7 @@ class Bench:
         v2v: list[float] = []
         ours: list[float] = []
         stages: dict[str, list[float]] = {stage: [] for stage in STAGE_BREAKDOWN}
+        ours_by_stage: dict[str, list[float]] = {stage: [] for stage in OVERHEAD_STAGES}
         for p in accepted:
             assert p.scenario is not None
             detail = await self._database.call_detail(p.call_id)
@@ -688,9 +704,11 @@ class Bench:
                 for stage, figures in stages.items():
                     if turn.get(stage) is not None and turn["voice_to_voice_ms"] is not None:
                         figures.append(turn[stage])
-                extra = overhead_ms(turn, delays, tools)
+                extra = overhead_by_stage(turn, delays, tools)
                 if extra is not None:
-                    ours.append(extra)
+                    ours.append(round(sum(extra.values()), 1))
+                    for stage, figure in extra.items():
+                        ours_by_stage[stage].append(figure)
             handoff = detail.get("handoff") or {}
             outcome, reason = detail.get("outcome"), detail.get("outcome_reason")
             met = p.scenario.expect.check(
@@ -719,6 +737,7 @@ class Bench:
         report.voice_to_voice_ms = Spread.of(v2v)
         report.overhead_ms = Spread.of(ours)
         report.stages = {stage: Spread.of(figures) for stage, figures in stages.items()}
+        report.overhead_stages = {k: Spread.of(v) for k, v in ours_by_stage.items()}
 
     def _failure(
         self,

@@ -5,7 +5,7 @@ timeout, or the STT stand-in's final, whichever is later), Claude's first token,
 the first sentence word by word, and the TTS stand-in's first audio; for each store lookup
 before the answer (one per model response, as the scripted model does), one more model
 request with its streamed arguments, and the store's answer. The demo and ``callproc bench``
-both report it; pure arithmetic on a turn's figures.
+both report it, ``callproc bench`` also stage by stage; pure arithmetic on a turn's figures.
 """
 
 from __future__ import annotations
@@ -50,24 +50,48 @@ class InjectedDelays:
         )
 
 
-def overhead_ms(
-    turn: Mapping[str, Any], delays: InjectedDelays, tool_calls: list[Mapping[str, Any]]
-) -> float | None:
-    """Voice-to-voice of ``turn`` minus the injected delays; None for a turn without an answer.
+OVERHEAD_STAGES = ("end_of_turn", "llm", "tts", "send")
 
-    ``turn`` has ``index``, ``bot`` (the text), ``voice_to_voice_ms`` and
-    ``llm_first_token_ms``; each tool call has ``turn``, ``name``, ``arguments`` and
-    ``duration_ms``.
+
+def overhead_by_stage(
+    turn: Mapping[str, Any], delays: InjectedDelays, tool_calls: list[Mapping[str, Any]]
+) -> dict[str, float] | None:
+    """Our share of ``turn``'s voice-to-voice, stage by stage; None for a turn without an answer.
+
+    Voice-to-voice is end of turn + LLM first token + TTS first audio + send; each stage
+    less what the stand-ins injected into it: the turn-taking wait; Claude's first token,
+    plus, per store lookup before the answer (one per model response, as the scripted model
+    does), one more model request with its streamed arguments and the store's answer; the
+    first sentence streamed word by word and the TTS stand-in's first audio. ``turn`` has
+    ``index``, ``bot`` (the text) and the stage figures in ms; each tool call has ``turn``,
+    ``name``, ``arguments`` and ``duration_ms``.
     """
     if turn["voice_to_voice_ms"] is None or not turn["bot"] or turn["llm_first_token_ms"] is None:
         return None  # no answer, or one said without the model (a fixed phrase)
-    first_sentence = re.split(r"(?<=[.!?])\s", turn["bot"], maxsplit=1)[0]
-    streaming = len(first_sentence.split()) * delays.llm_token_interval_ms
-    injected = delays.llm_first_token_ms + streaming + delays.tts_first_audio_ms
+    llm = delays.llm_first_token_ms
     for call in tool_calls:
         # A model request follows each tool call but the call-ending ones.
         if call["turn"] == turn["index"] and call["name"] not in ENDING_TOOLS:
             pieces = 2 + len(json.dumps(call["arguments"], ensure_ascii=False)) // 8
-            injected += delays.llm_first_token_ms + pieces * delays.llm_token_interval_ms
-            injected += call["duration_ms"] or 0
-    return round(turn["voice_to_voice_ms"] - delays.turn_wait_ms - injected, 1)
+            llm += delays.llm_first_token_ms + pieces * delays.llm_token_interval_ms
+            llm += call["duration_ms"] or 0
+    first_sentence = re.split(r"(?<=[.!?])\s", turn["bot"], maxsplit=1)[0]
+    tts = len(first_sentence.split()) * delays.llm_token_interval_ms + delays.tts_first_audio_ms
+    stages = {
+        "llm": turn["llm_first_token_ms"] - llm,
+        "tts": (turn["tts_first_audio_ms"] or 0) - tts,
+        "send": turn["send_ms"] or 0,
+    }
+    # The rest of voice-to-voice is the end of turn's (the stages add up to voice-to-voice).
+    stages["end_of_turn"] = (
+        turn["voice_to_voice_ms"] - delays.turn_wait_ms - llm - tts - sum(stages.values())
+    )
+    return {stage: round(stages[stage], 1) for stage in OVERHEAD_STAGES}
+
+
+def overhead_ms(
+    turn: Mapping[str, Any], delays: InjectedDelays, tool_calls: list[Mapping[str, Any]]
+) -> float | None:
+    """Voice-to-voice of ``turn`` minus the injected delays; None for a turn without an answer."""
+    stages = overhead_by_stage(turn, delays, tool_calls)
+    return None if stages is None else round(sum(stages.values()), 1)

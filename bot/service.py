@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from typing import get_args
 
-from bot.admission import Admission, Load
+from bot.admission import LAG_QUANTILE, Admission, Load
 from bot.call import Call, CallRegistry
 from bot.console.app import Console
 from bot.dialplan_api import DialplanApi
@@ -94,10 +94,11 @@ class Service:
 
     def load(self) -> Load:
         """Calls in progress, recent event-loop lag, draining: what admission decides from."""
-        return Load(self.server.active_calls, self.loop_lag.recent(), not self.server.serving)
+        lag = self.loop_lag.recent(LAG_QUANTILE)
+        return Load(self.server.active_calls, lag, not self.server.serving)
 
     def _refusal(self, active: int) -> str | None:
-        refused = self.admission.refusal(Load(active, self.loop_lag.recent()))
+        refused = self.admission.refusal(Load(active, self.loop_lag.recent(LAG_QUANTILE)))
         return None if refused is None else str(refused)
 
     async def take_call(self, sock: socket.socket, call_id: uuid.UUID, caller: str | None) -> None:
@@ -124,7 +125,7 @@ class Service:
 
     async def start(self) -> None:
         """Load the prompts, reach the services, open the AudioSocket listener and HTTP app."""
-        self.storage = await open_storage(self.settings)
+        self.storage = await open_storage(self.settings, prepare=not self.worker)
         log.info("storage", where=self.storage.describe())
         try:
             prompt_sets = {

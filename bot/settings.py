@@ -51,9 +51,10 @@ class AudioSocketSettings(BaseModel):
         80.0,
         ge=5,
         le=5000,
-        description="A process whose event loop ran more than this late in the last second "
-        "takes no new call (refused with a hangup) until it catches up; calls in progress "
-        "are never the price of a new one.",
+        description="A process whose event loop keeps running more than this late (in a "
+        "quarter of the samples of the last second; one stall does not count) takes no new "
+        "call (refused with a hangup) until it catches up; calls in progress are never the "
+        "price of a new one.",
     )
     handshake_timeout_secs: float = Field(
         2.0, gt=0, le=30, description="Time allowed for the call UUID, the first message."
@@ -77,11 +78,13 @@ class AudioSocketSettings(BaseModel):
         "bot audio is sent at this rate (0x10 for 8000, 0x12 for 16000).",
     )
     output_lead_frames: int = Field(
-        2,
+        3,
         ge=1,
         le=3,
         description="20 ms frames the bot's audio may run ahead of real time. More rides out "
-        "scheduler stalls, less keeps barge-in sharp.",
+        "scheduler stalls (a sender later than this restarts its timeline, and the rest of "
+        "the answer plays that much later), less keeps barge-in sharp (audio already sent "
+        "plays out). 3 measured best under a busy host (docs/benchmarks.md).",
     )
 
 

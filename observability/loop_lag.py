@@ -2,8 +2,9 @@
 
 A timer is set every ``interval`` seconds; the time between when it was due and when the loop
 got round to it is the lag. A busy loop (too many calls, a long synchronous stretch) shows as
-lag long before callers hear gaps, so admission control reads :meth:`LoopLag.recent` and
-``callproc_event_loop_lag_seconds`` records every sample.
+lag long before callers hear gaps, so admission control reads :meth:`LoopLag.recent` (a
+sustained lag, not a single stall) and ``callproc_event_loop_lag_seconds`` records every
+sample.
 
 The measuring is a bare ``call_later`` callback (no task, no coroutine): ten or twenty
 wake-ups a second cost nothing next to a call's fifty frames a second.
@@ -57,10 +58,17 @@ class LoopLag:
             self._handle.cancel()
             self._handle = None
 
-    def recent(self) -> float:
-        """The largest lag of the last ``window`` seconds (0 with no samples)."""
+    def recent(self, quantile: float = 1.0) -> float:
+        """The lag of the last ``window`` seconds at ``quantile`` (1: the largest; 0 if none).
+
+        With ``quantile=0.75``, a quarter of the samples were later than the answer: a loop
+        that keeps falling behind, not one that stalled once.
+        """
         self._forget(self._clock())
-        return max((lag for _, lag in self._samples), default=0.0)
+        lags = sorted(lag for _, lag in self._samples)
+        if not lags:
+            return 0.0
+        return lags[min(len(lags) - 1, int(quantile * len(lags)))]
 
     def record(self, now: float, lag: float) -> None:
         """Keep one sample (what the timer does; tests call it with their own clock)."""

@@ -5,9 +5,11 @@ serves :func:`exposition_registry`. Labels are bounded: stage, outcome, reason, 
 service, kind, operation - never a call id or a phone number. Latency buckets span what a
 phone call feels: tens of milliseconds (our own overhead) to seconds (a slow turn).
 
-With several worker processes, set ``PROMETHEUS_MULTIPROC_DIR`` (an empty folder) before the
-processes start: prometheus-client then keeps values in that folder and ``/metrics`` of any
-worker reports the sum over all of them (gauges: live sum).
+With worker processes (``callproc serve --workers N``, N > 1) the CLI points
+``PROMETHEUS_MULTIPROC_DIR`` at an emptied ``<data dir>/metrics`` before anything imports
+prometheus-client: every process keeps its values there, and the supervisor's ``/metrics``
+reports the sum over all of them (gauges by their ``multiprocess_mode``), with the CPU and
+memory of the whole process tree.
 """
 
 from __future__ import annotations

@@ -32,7 +32,8 @@ camelCase and dashes turned into underscores, it is in `SENSITIVE_KEYS`, ends wi
 ``apikey``, or one of its underscore-separated words is in `SENSITIVE_KEY_WORDS` (``secret``,
 ``token``, ``password``, ``phone``, ``email``, ``card``, ...). Words match whole, so
 ``input_tokens`` (a count), ``call_uuid``, ``discard`` and a bare ``key`` (a DTMF digit) stay
-visible.
+visible; so does a number under a key whose only such word is ``token`` and whose last word is
+a unit (``llm_first_token_ms``, ``token_count``): a figure, not a token.
 """
 
 from __future__ import annotations
@@ -285,6 +286,17 @@ def is_sensitive_key(key: str) -> bool:
     return not SENSITIVE_KEY_WORDS.isdisjoint(name.split("_"))
 
 
+_FIGURE_UNITS: Final = frozenset({"ms", "secs", "seconds", "count"})
+
+
+def _is_figure(key: str, value: object) -> bool:
+    """A number under a key like ``llm_first_token_ms``: a latency or a count, not a token."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    words = _CAMEL.sub("_", key).lower().replace("-", "_").split("_")
+    return words[-1] in _FIGURE_UNITS and SENSITIVE_KEY_WORDS.intersection(words) == {"token"}
+
+
 def _mask_whole(value: object) -> object:
     # None, booleans and empty strings say nothing about the secret; keep them for debugging.
     if value is None or isinstance(value, bool) or value == "":
@@ -309,7 +321,7 @@ def scrub_value(value: object, key: str | None = None) -> object:
     Returns:
         A scrubbed copy of the value.
     """
-    if key is not None and is_sensitive_key(key):
+    if key is not None and is_sensitive_key(key) and not _is_figure(key, value):
         return _mask_whole(value)
     if isinstance(value, str):
         return scrub_text(value)

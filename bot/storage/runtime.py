@@ -67,8 +67,17 @@ class Postgres:
             await self.embedded.stop()
 
 
-async def open_postgres(settings: Settings, *, check_schema: bool = True) -> Postgres:
+async def open_postgres(
+    settings: Settings, *, check_schema: bool = True, prepare: bool = True
+) -> Postgres:
     """Reach PostgreSQL as configured; start, provision and migrate the embedded one if unset.
+
+    Args:
+        settings: The service settings.
+        check_schema: Check that a reachable external database is at this release's schema.
+        prepare: Provision and migrate the embedded server. A worker process passes False:
+            its supervisor did it before starting the workers, and two workers granting the
+            same rights at once fail ("tuple concurrently updated").
 
     Raises:
         StorageError: A reachable external database is not at this release's schema.
@@ -76,10 +85,11 @@ async def open_postgres(settings: Settings, *, check_schema: bool = True) -> Pos
     if settings.database_url is None:
         server = EmbeddedPostgres(settings.data_dir)
         await server.start()
-        await provision_embedded(server)
         owner = server.dsn(OWNER, DATABASE)
-        if await current_revision(owner) != head_revision():
-            await migrate(owner)
+        if prepare:
+            await provision_embedded(server)
+            if await current_revision(owner) != head_revision():
+                await migrate(owner)
         return Postgres(server.dsn(APP, DATABASE), owner, server)
     app = settings.database_url.get_secret_value()
     owner_url = settings.database.migration_url or settings.database_url
@@ -136,9 +146,12 @@ class Storage:
         await self.postgres.close()
 
 
-async def open_storage(settings: Settings) -> Storage:
-    """Open PostgreSQL, Redis and their background writers for a serving process."""
-    postgres = await open_postgres(settings)
+async def open_storage(settings: Settings, *, prepare: bool = True) -> Storage:
+    """Open PostgreSQL, Redis and their background writers for a serving process.
+
+    ``prepare=False`` (a worker) leaves provisioning and migration to the supervisor.
+    """
+    postgres = await open_postgres(settings, prepare=prepare)
     database = Database(postgres.app_dsn, connect_timeout=settings.database.connect_timeout_secs)
     writer = RecordWriter(
         database.apply,

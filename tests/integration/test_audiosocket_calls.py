@@ -187,8 +187,20 @@ async def test_a_lagging_event_loop_refuses_the_next_call_until_it_catches_up(
         while service.server.active_calls < 1:  # noqa: ASYNC110 - polls server state
             await asyncio.sleep(0.01)
 
-    time.sleep(0.2)  # noqa: ASYNC251 - the process falls behind: every timer runs late
+    # One stall (calls starting together cause them) refuses nothing: a call right after is
+    # taken. (Once the lag monitor holds a full window, 1 s, of samples to judge by.)
+    await asyncio.sleep(1.0)
+    time.sleep(0.2)  # noqa: ASYNC251 - a single synchronous stretch
     await asyncio.sleep(0.06)  # the lag monitor's next sample sees it
+    taken = await place_call("127.0.0.1", service.server.port, CallScript(duration_secs=0.3))
+    assert taken.ended_by == "caller" and taken.stats.frames > 0
+    assert service.server.refused == {}
+
+    # The process keeps falling behind: every timer runs 60 ms late, for a second and more.
+    deadline = time.monotonic() + 1.2
+    while time.monotonic() < deadline:
+        time.sleep(0.06)  # noqa: ASYNC251 - the process falls behind: every timer runs late
+        await asyncio.sleep(0)
     refused = await place_call("127.0.0.1", service.server.port, CallScript(duration_secs=1))
     status, body = await _ready(service)
 
@@ -263,7 +275,7 @@ async def test_fifty_concurrent_calls(start_service) -> None:
         f"max burst worst {max(r.stats.max_burst_frames for r in results):.2f} frames"
     )
     # Every call was served; how well its audio was paced under this load is a capacity
-    # figure for this machine, printed here and by `python -m tests.load.concurrent_calls`.
+    # figure for this machine, printed here and by `callproc bench --pipeline echo`.
     assert min(frames) > 0
     assert await service.server.wait_idle(timeout=2.0)
 

@@ -66,7 +66,7 @@ class AudioSocketParams(TransportParams):
     audio_out_enabled: bool = True
     audio_out_10ms_chunks: int = 2  # exact 20 ms AudioSocket frames
     audio_out_end_silence_secs: int = 0  # Asterisk needs no padding; it only delays the hangup
-    lead_frames: int = 2
+    lead_frames: int = 3
     read_timeout_secs: float = 5.0
 
 

@@ -1,13 +1,16 @@
 """The embedded servers are shared by the processes of one data folder: the last one out stops
 them, and a server whose users were all killed is taken over."""
 
+import asyncio
 from pathlib import Path
 
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
+from bot.settings import load_settings
 from bot.storage.embedded import EmbeddedPostgres, EmbeddedRedis
+from bot.storage.runtime import Postgres, open_postgres
 
 pytestmark = pytest.mark.integration
 
@@ -53,3 +56,21 @@ async def test_redis_is_shared_and_a_dead_users_server_is_replaced(tmp_path: Pat
     await fresh.aclose()
     await third.stop()
     assert not third.socket.exists()
+
+
+async def test_workers_attach_at_once_to_the_server_their_supervisor_prepared(tmp_path: Path):
+    # `callproc serve --workers N` on a fresh data folder: the supervisor provisions and
+    # migrates, then N workers attach together. Had each provisioned again (prepare=True),
+    # two of four would fail with "tuple concurrently updated" (their GRANTs collide).
+    settings = load_settings(None, data_dir=tmp_path)
+    supervisor = await open_postgres(settings)
+    try:
+        workers = await asyncio.gather(
+            *(open_postgres(settings, prepare=False) for _ in range(4)), return_exceptions=True
+        )
+        assert all(isinstance(w, Postgres) for w in workers), workers
+        conn = await asyncpg.connect(workers[0].app_dsn)
+        assert await conn.fetchval("SELECT count(*) FROM callproc.calls") == 0  # app role, migrated
+        await conn.close()
+    finally:
+        await supervisor.close()

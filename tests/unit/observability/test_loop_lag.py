@@ -1,4 +1,4 @@
-"""The event-loop lag monitor: samples kept for a window, the largest one read back."""
+"""The event-loop lag monitor: samples kept for a window, read back at a quantile."""
 
 import asyncio
 import time
@@ -24,6 +24,18 @@ def test_recent_is_the_largest_lag_within_the_window():
     now[0] = 104.0
     assert lag.recent() == 0.0
     assert seen == [0.004, 0.090, 0.010]
+
+
+def test_recent_at_a_quantile_ignores_a_single_stall():
+    lag = LoopLag(window=2.0, clock=lambda: 101.0)
+    for i in range(20):
+        lag.record(100.0 + i * 0.05, 0.002)
+    lag.record(101.0, 0.300)  # one stall: the largest, but not what the loop keeps doing
+    assert lag.recent() == 0.300
+    assert lag.recent(0.75) == 0.002
+    for _ in range(8):  # the loop keeps falling behind: over a quarter of the samples late
+        lag.record(101.0, 0.120)
+    assert lag.recent(0.75) == 0.120
 
 
 async def test_a_blocked_loop_shows_as_lag():

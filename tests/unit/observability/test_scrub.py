@@ -335,6 +335,17 @@ def test_scrub_value_with_key_argument() -> None:
     assert scrub_value(None, key="password") is None
 
 
+def test_a_duration_or_count_named_after_a_token_stays_a_figure() -> None:
+    # The per-turn log line: the model's first-token latency is a figure for ops, not a token.
+    assert scrub_value(385.4, key="llm_first_token_ms") == 385.4
+    assert scrub_value(3, key="token_count") == 3
+    assert scrub_value({"refresh_token_secs": 60}) == {"refresh_token_secs": 60}
+    # Only numbers: text under such a key, or a flag-like bool key, is still masked by key.
+    assert scrub_value("sk-ant-abc", key="llm_first_token_ms") == REDACTED_MARK
+    assert scrub_value(123456, key="token") == REDACTED_MARK
+    assert scrub_value(380671234567, key="phone_ms") == REDACTED_MARK  # phones: never a figure
+
+
 def test_scrub_value_scrubs_keys_and_stringifies_other_objects() -> None:
     class Frame:
         def __str__(self) -> str:
