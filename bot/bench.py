@@ -44,6 +44,7 @@ from bot.storage.embedded import EmbeddedRedis
 from bot.storage.records import LATENCY_STAGES
 from bot.storage.runtime import open_postgres
 from observability.loop_lag import LoopLag
+from observability.metrics import cpu_seconds, resident_bytes
 from sandbox import speech
 from sandbox.caller import FRAME_SECS, CallResult, CallScript, place_call, run_call
 from sandbox.scenario import Scenario, ScenarioPlayer, load_scenarios
@@ -258,20 +259,11 @@ class ServiceProcess:
 
     def cpu_secs(self) -> float:
         """CPU time used so far by the service's processes (user + system)."""
-        total = 0.0
-        for proc in self.processes():
-            with contextlib.suppress(psutil.NoSuchProcess):
-                times = proc.cpu_times()
-                total += times.user + times.system
-        return total
+        return cpu_seconds(self.processes())
 
     def rss_bytes(self) -> int:
         """Resident memory of the service's processes."""
-        total = 0
-        for proc in self.processes():
-            with contextlib.suppress(psutil.NoSuchProcess):
-                total += proc.memory_info().rss
-        return total
+        return resident_bytes(self.processes())
 
     async def scrape(self) -> str:
         """The text of ``/metrics``."""
@@ -551,9 +543,8 @@ class Bench:
 
     def _harness_cpu(self) -> tuple[float, float]:
         """CPU seconds used so far by the stand-ins and by this process (the callers)."""
-        own = psutil.Process().cpu_times()
         stand_ins = self.stand_ins.cpu_secs() if self.stand_ins is not None else 0.0
-        return stand_ins, own.user + own.system
+        return stand_ins, cpu_seconds([psutil.Process()])
 
     async def _place_all(
         self, calls: int, service: ServiceProcess

@@ -248,8 +248,7 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _store(settings: Settings, args: argparse.Namespace) -> int:
-    import signal
-
+    from bot.stop_signals import on_stop_signals
     from sandbox.store.server import ReferenceStore
 
     configured = getattr(getattr(settings, "store", None), "api_key", None)
@@ -282,11 +281,9 @@ def _store(settings: Settings, args: argparse.Namespace) -> int:
         )
         print("Ctrl-C stops it.", flush=True)
         stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stopping.set)
         try:
-            await stopping.wait()
+            with on_stop_signals(stopping.set):
+                await stopping.wait()
         finally:
             await store.stop()
         print("reference store stopped")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import signal
 import socket
 import uuid
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from bot.phrases import render_phrases
 from bot.prompts import PromptSet, load_prompts
 from bot.services import Backends, open_backends
 from bot.settings import Language, Settings
+from bot.stop_signals import on_stop_signals
 from bot.storage import records
 from bot.storage.runtime import Storage, open_storage
 from observability.gc_pauses import freeze_start_up, measure_pauses
@@ -172,14 +172,8 @@ class Service:
 
     async def run_until_signal(self) -> None:
         """Serve until SIGTERM or SIGINT, then drain and stop."""
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.request_stop)
-        try:
+        with on_stop_signals(self.request_stop):
             await self._stopped.wait()
-        finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(sig)
         await self.stop()
 
     def request_stop(self) -> None:

@@ -17,6 +17,8 @@ from typing import Any
 import aiohttp
 import psutil
 
+from observability.metrics import cpu_seconds
+
 START_TIMEOUT_SECS = 120.0
 
 
@@ -54,10 +56,9 @@ class StandIns:
         if self.proc is None or self.proc.returncode is not None:
             return 0.0
         try:
-            times = psutil.Process(self.proc.pid).cpu_times()
-        except psutil.NoSuchProcess:
+            return cpu_seconds([psutil.Process(self.proc.pid)])
+        except psutil.NoSuchProcess:  # gone between the check and the lookup
             return 0.0
-        return times.user + times.system
 
     async def stt_stats(self) -> dict[str, Any]:
         """What the STT stand-in received since the last reset."""

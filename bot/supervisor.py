@@ -39,6 +39,7 @@ from bot.http import CheckResult, bound_port
 from bot.http_front import HttpFront, start_front
 from bot.settings import Settings
 from bot.stand_in_process import StandIns, stand_in_env, terminate
+from bot.stop_signals import on_stop_signals
 from bot.storage.runtime import Storage, open_storage
 from bot.worker_link import LinkClosed, WorkerLink, link_pair
 from observability.gc_pauses import freeze_start_up
@@ -143,14 +144,8 @@ class Supervisor:
 
     async def run_until_signal(self) -> None:
         """Serve until SIGTERM or SIGINT, then drain and stop."""
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._stopped.set)
-        try:
+        with on_stop_signals(self._stopped.set):
             await self._stopped.wait()
-        finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(sig)
         await self.stop()
 
     async def stop(self) -> None:

@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 import socket
 import sys
 import uuid
 from typing import TYPE_CHECKING
 
 from bot.settings import Settings, SettingsError, load_settings
+from bot.stop_signals import on_stop_signals
 from bot.worker_link import LinkClosed, WorkerLink
 from observability.logging import configure_logging, get_logger
 
@@ -54,22 +54,21 @@ class Worker:
     async def run(self) -> None:
         """Serve until told to stop or the supervisor is gone, then drain."""
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._stop.set)
-        await self.service.start()
-        self._wire()
-        self._send_state()
-        tasks = [
-            loop.create_task(self._take_calls()),
-            loop.create_task(self._report()),
-            loop.create_task(self._stop.wait()),
-        ]
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        log.info("worker draining", active_calls=self.service.server.active_calls)
-        tasks[0].cancel()  # no new calls; the reports go on while calls finish
-        await self.service.stop()
-        for task in tasks:
-            task.cancel()
+        with on_stop_signals(self._stop.set):
+            await self.service.start()
+            self._wire()
+            self._send_state()
+            tasks = [
+                loop.create_task(self._take_calls()),
+                loop.create_task(self._report()),
+                loop.create_task(self._stop.wait()),
+            ]
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            log.info("worker draining", active_calls=self.service.server.active_calls)
+            tasks[0].cancel()  # no new calls; the reports go on while calls finish
+            await self.service.stop()
+            for task in tasks:
+                task.cancel()
         self.link.close()
 
     def _wire(self) -> None:

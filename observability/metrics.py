@@ -14,11 +14,13 @@ memory of the whole process tree.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import psutil
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -155,6 +157,25 @@ def build_metrics(registry: CollectorRegistry | None = None) -> Metrics:
     return Metrics(registry, made)
 
 
+def cpu_seconds(processes: Iterable[psutil.Process]) -> float:
+    """User plus system CPU time of ``processes`` (one that has exited counts nothing)."""
+    total = 0.0
+    for proc in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def resident_bytes(processes: Iterable[psutil.Process]) -> int:
+    """Resident memory of ``processes`` (one that has exited counts nothing)."""
+    total = 0
+    for proc in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += proc.memory_info().rss
+    return total
+
+
 class ProcessTreeCollector:
     """CPU time and resident memory of this process and its children, summed.
 
@@ -164,24 +185,17 @@ class ProcessTreeCollector:
 
     def collect(self) -> Iterator[Metric]:
         """The process tree's CPU time and resident memory, summed."""
-        import psutil
-
         me = psutil.Process()
-        cpu = rss = 0.0
-        for proc in [me, *me.children(recursive=True)]:
-            try:
-                times = proc.cpu_times()
-                cpu += times.user + times.system
-                rss += proc.memory_info().rss
-            except psutil.NoSuchProcess:
-                continue
+        tree = [me, *me.children(recursive=True)]
         yield CounterMetricFamily(
-            "process_cpu_seconds", "CPU time of the service's processes, in seconds.", value=cpu
+            "process_cpu_seconds",
+            "CPU time of the service's processes, in seconds.",
+            value=cpu_seconds(tree),
         )
         yield GaugeMetricFamily(
             "process_resident_memory_bytes",
             "Resident memory of the service's processes, in bytes.",
-            value=rss,
+            value=resident_bytes(tree),
         )
 
 
