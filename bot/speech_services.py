@@ -8,11 +8,15 @@ pipecat 1.14 builds them for one conversation per process, and on a phone server
   one client (:class:`GoogleAccess`), made once at start-up.
 - **Per frame**: ``GoogleSTTService`` makes one gRPC write per 20 ms audio frame, through an
   async generator per frame, and keeps every chunk of a stream in a list for four minutes.
-  :class:`PhoneSTTService` sends ~100 ms per request while the caller talks or the line is
-  quiet, and each frame at once from the moment VAD hears the caller stop until the final
-  transcript is in (so batching never delays the end of a turn); the list is kept short.
+  :class:`PhoneSTTService` sends 300 ms per request while VAD hears no caller, 100 ms while
+  the caller talks (what is held back goes at once when VAD hears them start), and each
+  frame at once from the moment VAD hears the caller stop until the final transcript is in
+  (so batching never delays the end of a turn); the list is kept short.
 - **First audio**: ``GoogleTTSService`` holds back 0.5 s of audio before the first frame;
   :class:`PhoneTTSService` starts after 40 ms.
+- **TTS frames**: ``GoogleTTSService`` cuts each streamed response into frames of that size,
+  and every frame crosses four queues on its way to the transport; :class:`PhoneTTSService`
+  hands on each response's audio as one frame (at least 40 ms).
 
 ``tests/unit/bot/test_speech_services.py`` shows the pipecat behaviour each of these works around.
 """
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +36,7 @@ from pipecat.frames.frames import (
     Frame,
     InputAudioRawFrame,
     TranscriptionFrame,
+    TTSAudioRawFrame,
     VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
 )
@@ -40,6 +45,7 @@ from pipecat.services.google.stt import GoogleSTTService
 from pipecat.services.google.tts import GoogleTTSService
 
 STT_CHUNK_SECS = 0.1  # audio per StreamingRecognize request (Google suggests ~100 ms)
+STT_QUIET_CHUNK_SECS = 0.3  # per request while VAD hears no caller: nothing waits for it
 FINAL_WAIT_SECS = 3.0  # longest per-frame stretch after the caller stops, waiting for a final
 KEPT_STREAM_CHUNKS = 50  # pipecat's per-stream chunk list, kept this short
 TTS_FIRST_CHUNK_SECS = 0.04  # pipecat waits for 0.5 s of audio by default before playing
@@ -124,28 +130,41 @@ def _constructing_with(access: GoogleAccess) -> Iterator[None]:
 
 
 class PhoneSTTService(GoogleSTTService):
-    """Google streaming STT with the shared client, fed ~100 ms per request.
+    """Google streaming STT with the shared client, fed 100-300 ms per request.
 
     Args:
         access: The process's credentials and clients.
-        chunk_secs: Audio gathered per request while no final transcript is awaited.
+        chunk_secs: Audio gathered per request while the caller talks.
+        quiet_chunk_secs: Audio gathered per request while VAD hears no caller.
         **kwargs: As for ``GoogleSTTService`` (location, settings...).
     """
 
-    def __init__(self, *, access: GoogleAccess, chunk_secs: float = STT_CHUNK_SECS, **kwargs):
+    def __init__(
+        self,
+        *,
+        access: GoogleAccess,
+        chunk_secs: float = STT_CHUNK_SECS,
+        quiet_chunk_secs: float = STT_QUIET_CHUNK_SECS,
+        **kwargs,
+    ):
         with _constructing_with(access):
             super().__init__(credentials=access.credentials_json, **kwargs)
         self._chunk_secs = chunk_secs
+        self._quiet_chunk_secs = quiet_chunk_secs
+        self._caller_talking = False
         self._pending = bytearray()
         self._final_due_by: float | None = None  # while set, each frame goes at once
 
     async def process_frame(self, frame: Frame, direction: FrameDirection):
         """Send at once from the caller's end of speech until the final transcript."""
         if isinstance(frame, VADUserStoppedSpeakingFrame):
+            self._caller_talking = False
             self._final_due_by = time.monotonic() + FINAL_WAIT_SECS
             self._send_pending()
         elif isinstance(frame, VADUserStartedSpeakingFrame):
+            self._caller_talking = True
             self._final_due_by = None
+            self._send_pending()
         await super().process_frame(frame, direction)
 
     async def push_frame(self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM):
@@ -169,7 +188,8 @@ class PhoneSTTService(GoogleSTTService):
 
     @property
     def _chunk_bytes(self) -> int:
-        return int(self.sample_rate * self._chunk_secs) * 2
+        secs = self._chunk_secs if self._caller_talking else self._quiet_chunk_secs
+        return int(self.sample_rate * secs) * 2
 
     def _send_pending(self) -> None:
         if not self._pending:
@@ -201,5 +221,42 @@ class PhoneTTSService(GoogleTTSService):
 
     @property
     def chunk_size(self) -> int:
-        """Bytes of audio gathered before the first frame is pushed."""
+        """Bytes of audio gathered before a frame is pushed."""
         return int(self.sample_rate * TTS_FIRST_CHUNK_SECS) * 2
+
+    async def _stream_tts(
+        self,
+        streaming_config: texttospeech_v1.StreamingSynthesizeConfig,
+        text: str,
+        context_id: str,
+        prompt: str | None = None,
+    ) -> AsyncGenerator[Frame, None]:
+        """Streaming synthesis as pipecat's; a frame is all the audio in hand (a chunk or more)."""
+        if prompt is not None:  # a Gemini voice's style prompt: not ours, pipecat's path
+            async for frame in super()._stream_tts(streaming_config, text, context_id, prompt):
+                yield frame
+            return
+
+        async def requests() -> AsyncGenerator[texttospeech_v1.StreamingSynthesizeRequest, None]:
+            yield texttospeech_v1.StreamingSynthesizeRequest(streaming_config=streaming_config)
+            yield texttospeech_v1.StreamingSynthesizeRequest(
+                input=texttospeech_v1.StreamingSynthesisInput(text=text)
+            )
+
+        responses = await self._shared_client.streaming_synthesize(requests())
+        await self.start_tts_usage_metrics(text)
+        pending = b""
+        first = True
+        async for response in responses:
+            if not response.audio_content:
+                continue
+            if first:
+                await self.stop_ttfb_metrics()
+                first = False
+            pending += response.audio_content
+            if len(pending) >= self.chunk_size:
+                whole = len(pending) & ~1  # whole 16-bit samples
+                yield TTSAudioRawFrame(pending[:whole], self.sample_rate, 1, context_id=context_id)
+                pending = pending[whole:]
+        if pending:
+            yield TTSAudioRawFrame(pending, self.sample_rate, 1, context_id=context_id)

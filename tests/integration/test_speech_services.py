@@ -9,6 +9,7 @@ import pytest
 from pipecat.frames.frames import (
     InputAudioRawFrame,
     TranscriptionFrame,
+    VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
 )
 from pipecat.pipeline.worker import PipelineParams
@@ -50,7 +51,7 @@ async def test_pipecat_sends_one_request_per_20_ms_frame():
     assert secs == pytest.approx(1.0)
 
 
-async def test_ours_sends_100_ms_per_request_and_each_frame_at_once_while_a_final_is_due():
+async def test_ours_sends_300_ms_quiet_100_ms_talking_and_frame_by_frame_while_a_final_is_due():
     async with SpeechStandIn() as stand_in:
         access = GoogleAccess(
             fake_service_account_json(),
@@ -60,13 +61,17 @@ async def test_ours_sends_100_ms_per_request_and_each_frame_at_once_while_a_fina
         )
         stt = PhoneSTTService(access=access)
         sent = [
-            *frames(50),  # 1 s of a quiet line or a caller talking: ten requests
+            *frames(50),  # 1 s of a quiet line: three requests, 0.1 s held back
+            SleepFrame(0.1),  # (VAD frames overtake queued audio: let the audio through)
+            VADUserStartedSpeakingFrame(start_secs=0.2),  # what is held back goes at once
+            *frames(50),  # 1 s of a caller talking: ten requests
+            SleepFrame(0.1),
             VADUserStoppedSpeakingFrame(stop_secs=0.2),
             *frames(5),  # a final is due: five requests, one per frame
             TranscriptionFrame("так", "", "2026-12-03T00:00:00Z"),  # the final is in
             SleepFrame(0.1),  # (audio overtakes a data frame in a queue: let it through)
-            *frames(50),  # ten again
+            *frames(45),  # quiet again: three
         ]
         requests, secs = await audio_requests(stt, stand_in, sent)
-    assert requests == 10 + 5 + 10
-    assert secs == pytest.approx(2.1)
+    assert requests == 3 + 1 + 10 + 5 + 3
+    assert secs == pytest.approx(3.0)

@@ -1,8 +1,9 @@
 """One AudioSocket TCP connection: whole messages in, whole messages out, nothing else.
 
 The codec does the parsing; this class only moves bytes. Each message is written in one
-``write`` under a lock and followed by ``drain()`` (where backpressure happens), as the
-DESIGN's AudioSocket facts require.
+``write``: :meth:`send` under a lock and followed by ``drain()`` (where backpressure happens),
+as the DESIGN's AudioSocket facts require; :meth:`send_now` without waiting, for the frame
+clock, which watches :attr:`backlog` instead.
 """
 
 from __future__ import annotations
@@ -89,6 +90,28 @@ class AudioSocketConnection:
                 raise ConnectionResetError("audiosocket connection is closed")
             self._writer.write(data)
             await self._writer.drain()
+
+    def send_now(self, message: Message) -> None:
+        """Write one whole message without waiting (the frame clock's path).
+
+        The write is whole because nothing else runs between its bytes; the caller watches
+        :attr:`backlog` for a peer that stops reading.
+
+        Raises:
+            ConnectionError: The socket is closed or the peer is gone.
+        """
+        if self._writer.is_closing():
+            raise ConnectionResetError("audiosocket connection is closed")
+        self._writer.write(encode(message))
+
+    @property
+    def backlog(self) -> int:
+        """Bytes written but not yet taken by the kernel (the peer is not keeping up)."""
+        return self._writer.transport.get_write_buffer_size()
+
+    def abort(self) -> None:
+        """Drop the connection at once, without waiting for queued bytes."""
+        self._writer.transport.abort()
 
     async def close(self) -> None:
         """Close the socket; safe to call more than once and after the peer has gone."""

@@ -4,24 +4,24 @@ Input: caller audio becomes ``InputAudioRawFrame`` (resampled to the pipeline ra
 Asterisk sends another rate), DTMF becomes ``InputDTMFFrame``; the end of the caller's stream
 (hangup, reset, malformed data, silence past the read timeout) cancels the call's worker.
 
-Output: bot audio is cut into 20 ms frames and sent by one sender task on a real-time
-timeline (:class:`~transports.audiosocket.pacer.Pacer`), with silence frames whenever the bot
-has nothing to say, so Asterisk neither drops a burst nor hangs up on a quiet line; it marks
-the start and end of each run of bot audio on the wire with ``WireAudioStartedFrame`` /
-``WireAudioStoppedFrame`` (pushed downstream) for latency measurement. An
-``InterruptionFrame`` drops every queued interruptible frame at once. When the pipeline ends
-normally (``EndFrame``) the queued audio is played out, then an AudioSocket hangup is sent:
-the dialplan continues with its next priority.
+Output: bot audio is cut into 20 ms frames and sent on the process's 20 ms frame clock, on
+each call's own real-time timeline (:class:`~transports.audiosocket.pacer.Pacer`), with
+silence frames whenever the bot has nothing to say, so Asterisk neither drops a burst nor
+hangs up on a quiet line; it marks the start and end of each run of bot audio on the wire
+with ``WireAudioStartedFrame`` / ``WireAudioStoppedFrame`` (pushed downstream) for latency
+measurement. An ``InterruptionFrame`` drops every queued interruptible frame at once. When
+the pipeline ends normally (``EndFrame``) the queued audio is played out, then an
+AudioSocket hangup is sent: the dialplan continues with its next priority. A peer that stops
+taking frames for pipecat's write timeout is dropped (``peer_not_reading``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from pipecat.audio.dtmf.types import KeypadEntry
@@ -35,6 +35,7 @@ from pipecat.frames.frames import (
     InputDTMFFrame,
     InterruptionFrame,
     OutputAudioRawFrame,
+    OutputTransportReadyFrame,
     StartFrame,
 )
 from pipecat.processors.frame_processor import FrameDirection
@@ -44,14 +45,17 @@ from pipecat.transports.base_transport import BaseTransport, TransportParams
 
 from observability.logging import get_logger
 from processors.frames import WireAudioStartedFrame, WireAudioStoppedFrame
-from transports.audiosocket.codec import Audio, Dtmf, Error, Hangup, ProtocolError
+from transports.audiosocket.codec import HEADER_SIZE, Audio, Dtmf, Error, Hangup, ProtocolError
 from transports.audiosocket.connection import AudioSocketConnection
+from transports.audiosocket.frame_clock import FRAME_SECS, FrameClock, shared_clock
+from transports.audiosocket.media_sender import PhoneMediaSender
 from transports.audiosocket.pacer import Pacer, PacerStats
 
 log = get_logger("transports.audiosocket.transport")
 
-FRAME_SECS = 0.02
 PENDING_FRAMES = 2  # frames accepted from pipecat ahead of the sender (on top of the lead)
+TICK_SLACK_SECS = FRAME_SECS / 2  # a frame due within half a frame of a tick goes with it
+BACKLOG_FRAMES = 25  # frames the kernel has not taken before the peer counts as stalled
 
 
 class AudioSocketParams(TransportParams):
@@ -123,6 +127,8 @@ class AudioSocketInputTransport(BaseInputTransport):
         except TimeoutError:
             log.warning("no audio from asterisk", timeout_secs=self._read_timeout)
             reason = "read_timeout"
+        if self._transport.write_stalled:
+            reason = "peer_not_reading"  # the output dropped the connection
         self._reader = None
         await self._transport.caller_gone(reason)
         await self.push_frame(CancelWorkerFrame(reason=reason), FrameDirection.UPSTREAM)
@@ -155,55 +161,79 @@ class _Queued:
 
 
 class AudioSocketOutputTransport(BaseOutputTransport):
-    """Sends bot audio to Asterisk, paced at real time, with silence when idle."""
+    """Sends bot audio to Asterisk, paced at real time, with silence when idle.
+
+    Frames go out on the process's :class:`~transports.audiosocket.frame_clock.FrameClock`
+    (one wake-up per 20 ms for all calls), through pipecat's output machinery as changed by
+    :class:`~transports.audiosocket.media_sender.PhoneMediaSender`. Bot audio is not pushed
+    on downstream once written: nothing after the transport reads it.
+
+    Args:
+        transport: The call's transport.
+        params: Transport parameters.
+        frame_clock: The clock to send on (default: the event loop's shared one).
+    """
 
     def __init__(
         self,
         transport: AudioSocketTransport,
         params: AudioSocketParams,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        frame_clock: FrameClock | None = None,
         **kwargs,
     ):
         super().__init__(params, **kwargs)
         self._transport = transport
-        self._clock = clock
+        self._frame_clock = frame_clock
         self._pacer = Pacer(frame_secs=FRAME_SECS, lead_frames=params.lead_frames)
+        self._write_timeout = params.audio_out_write_timeout_secs
         self._queue: deque[_Queued] = deque()
         self._room = asyncio.Event()
+        self._played_out = asyncio.Event()  # set once the sender is off the clock
         self._epoch = 0  # bumped by each interruption
-        self._sender: asyncio.Task | None = None
+        self._ticking = False
         self._finishing = False
         self._sender_failed = False  # the socket refused a write: the caller is gone
+        self._stalled_since: float | None = None  # the peer stopped taking our frames
+        self._talking = False
         self._frame_bytes = 0
+        self._silence = b""
+
+    async def set_transport_ready(self, frame: StartFrame):
+        """pipecat's, with :class:`PhoneMediaSender` as the one (default) media sender."""
+        assert not self._params.audio_out_destinations, "AudioSocket has one audio destination"
+        await PhoneMediaSender.start_for(self, frame)
+        await self.push_frame(OutputTransportReadyFrame(), FrameDirection.UPSTREAM)
 
     async def start(self, frame: StartFrame):
         """Start the steady 20 ms cadence towards Asterisk."""
         await super().start(frame)
         await self.set_transport_ready(frame)
         self._frame_bytes = int(self.sample_rate * FRAME_SECS) * 2
-        if self._sender is None:
-            self._sender = self.create_task(self._send_loop(), name="audiosocket-sender")
+        self._silence = bytes(self._frame_bytes)
+        if not self._ticking and not self._played_out.is_set():
+            self._frame_clock = self._frame_clock or shared_clock()
+            self._ticking = True
+            await self._frame_clock.join(self)
 
     async def stop(self, frame: EndFrame):
         """Play out what is queued, then send the AudioSocket hangup and close."""
         await super().stop(frame)
         self._finishing = True
-        if self._sender is not None:
-            await self._sender  # ends by itself once the queue is empty
-            self._sender = None
+        if self._ticking:
+            await self._played_out.wait()  # the sender leaves the clock once the queue is empty
         await self._hang_up()
 
     async def cancel(self, frame: CancelFrame):
         """Stop at once: drop queued audio, hang up if the socket is still open."""
         await super().cancel(frame)
-        await self._stop_sender()
+        self._stop_ticking()
         self._queue.clear()
         await self._hang_up()
 
     async def cleanup(self):
         """Make sure the sender never outlives the pipeline."""
-        await self._stop_sender()
+        self._stop_ticking()
         await super().cleanup()
 
     async def process_frame(self, frame: Frame, direction: FrameDirection):
@@ -211,6 +241,12 @@ class AudioSocketOutputTransport(BaseOutputTransport):
         if isinstance(frame, InterruptionFrame):
             self._drop_interruptible()
         await super().process_frame(frame, direction)
+
+    async def push_frame(self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM):
+        """Pass frames on, except bot audio already written (nothing downstream reads it)."""
+        if direction == FrameDirection.DOWNSTREAM and isinstance(frame, OutputAudioRawFrame):
+            return
+        await super().push_frame(frame, direction)
 
     async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
         """Queue ``frame`` as 20 ms frames, waiting while the queue is full (backpressure)."""
@@ -239,40 +275,61 @@ class AudioSocketOutputTransport(BaseOutputTransport):
         self._queue = deque(kept)
         self._room.set()
 
-    async def _send_loop(self) -> None:
+    def tick(self, now: float) -> Awaitable[None] | None:
+        """Write the frames due at ``now`` (the frame clock calls this every 20 ms)."""
         connection = self._transport.connection
-        silence = bytes(self._frame_bytes)
-        rate = self.sample_rate
-        talking = False
+        if connection.backlog > BACKLOG_FRAMES * (self._frame_bytes + HEADER_SIZE):
+            self._stalling(now)
+            return None
+        self._stalled_since = None
+        markers: list[Frame] = []
         try:
-            while True:
-                delay = self._pacer.next_due(self._clock()) - self._clock()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+            while self._pacer.next_due(now) <= now + TICK_SLACK_SECS:
                 if self._queue:
                     pcm = self._queue.popleft().pcm
                     self._room.set()
                 elif self._finishing:
-                    return
+                    self._stop_ticking()
+                    break
                 else:
-                    pcm = silence
-                await connection.send(Audio(rate=rate, pcm=pcm))
-                self._pacer.sent(self._clock())
-                if talking != (pcm is not silence):
-                    talking = not talking
-                    marker = WireAudioStartedFrame() if talking else WireAudioStoppedFrame()
-                    await self.push_frame(marker)
+                    pcm = self._silence
+                connection.send_now(Audio(rate=self.sample_rate, pcm=pcm))
+                self._pacer.sent(now)
+                if self._talking != (pcm is not self._silence):
+                    self._talking = not self._talking
+                    markers.append(
+                        WireAudioStartedFrame() if self._talking else WireAudioStoppedFrame()
+                    )
         except ConnectionError:
             self._sender_failed = True
-            self._room.set()  # release a writer waiting for room: nothing will drain it now
+            self._stop_ticking()
+        return self._announce(markers) if markers else None
+
+    async def _announce(self, markers: list[Frame]) -> None:
+        for marker in markers:
+            await self.push_frame(marker)
+
+    def _stalling(self, now: float) -> None:
+        """The kernel is not taking our frames: give the peer the write timeout, then drop it."""
+        if self._stalled_since is None:
+            self._stalled_since = now
+        elif now - self._stalled_since >= self._write_timeout:
+            log.warning("the caller's side stopped reading", secs=self._write_timeout)
+            self._transport.write_stalled = True
+            self._sender_failed = True
+            self._stop_ticking()
+            self._transport.connection.abort()  # the reader sees the end and ends the call
+
+    def _stop_ticking(self) -> None:
+        if self._ticking:
+            self._ticking = False
+            assert self._frame_clock is not None
+            self._frame_clock.leave(self)
+        self._played_out.set()
+        self._room.set()  # release a writer waiting for room: nothing will drain it now
 
     def _peer_gone(self) -> bool:
         return self._sender_failed or self._transport.connection.closed
-
-    async def _stop_sender(self) -> None:
-        if self._sender is not None:
-            await self.cancel_task(self._sender)
-            self._sender = None
 
     @property
     def pacer_stats(self) -> PacerStats:
@@ -301,7 +358,7 @@ class AudioSocketTransport(BaseTransport):
     Events:
         on_client_disconnected(transport, reason): the caller's side ended without the bot
             ending the call; ``reason`` is one of ``caller_hangup``, ``peer_error``,
-            ``protocol_error`` or ``read_timeout``.
+            ``protocol_error``, ``read_timeout`` or ``peer_not_reading``.
 
     Example::
 
@@ -326,6 +383,7 @@ class AudioSocketTransport(BaseTransport):
         self.connection = connection
         self.call_id = call_id
         self.end_reason: str | None = None
+        self.write_stalled = False  # set by the output when the peer stops reading
         self._transport_params = params or AudioSocketParams()
         self._input: AudioSocketInputTransport | None = None
         self._output: AudioSocketOutputTransport | None = None
