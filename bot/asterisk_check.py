@@ -3,10 +3,12 @@
 ``callproc asterisk check /etc/asterisk`` reads extensions.conf, queues.conf, manager.conf,
 http.conf, ari.conf and pjsip.conf (and the fail2ban jail, if given) and reports what would
 break calls or weaken the PBX: a port or queue that differs from the service's settings, a
-``Goto`` to a context that does not exist, a URL the service does not serve, a manager user
-with more rights than it needs, a service listening beyond loopback, a SIP trunk without an
-address allow-list, and every password still a ``CHANGE_ME`` placeholder or too short. The
-templates in ``asterisk/`` pass with only their placeholders reported.
+``Goto`` to a context that does not exist, an inbound context that some callers' numbers
+(``+380...``, ``s`` from a trunk without DID) do not reach, a URL the service does not
+serve, a manager user with more rights than it needs, a service listening beyond loopback,
+a SIP trunk without an address allow-list, and every password still a ``CHANGE_ME``
+placeholder or too short. The templates in ``asterisk/`` pass with only their placeholders
+reported.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ SERVICE_PATHS = (  # what the dialplan may call, as the HTTP app routes them
     "/calls/{call_uuid}/handoff",
 )
 CONTEXTS = ("callproc-incoming", "transfer-to-operator", "operators", "callproc-rollback")
+INBOUND_CONTEXTS = ("callproc-incoming", "callproc-rollback")
+# What trunks put in ${EXTEN}: a DID with a plus, national and international digits, and `s`
+# from a trunk that sends no DID. An inbound context that misses one drops those callers.
+INBOUND_NUMBERS = ("+380441234567", "0441234567", "380441234567", "s")
 SUMMARY_VARIABLES = ("CALLPROC_SUMMARY", "CALLPROC_REASON")
 
 
@@ -130,11 +136,50 @@ def _extensions(
         path = re.sub(r"\$\{[^}]+\}", "{call_uuid}", url)
         if path not in SERVICE_PATHS:
             out.append(Finding("error", name, f"CURL to {url}, which the service does not serve"))
+    for context in INBOUND_CONTEXTS:
+        patterns = [
+            v.split(",", 1)[0].strip()
+            for section in conf.get(context, [])
+            for k, v in section
+            if k == "exten" and v.split(",")[1:2] == ["1"]
+        ]
+        for number in INBOUND_NUMBERS:
+            if not any(extension_matches(p, number) for p in patterns):
+                out.append(
+                    Finding(
+                        "error",
+                        name,
+                        f"[{context}] has no extension for calls to {number} (such callers get "
+                        "'No such extension'): add exten => _[+0-9].,1,Goto(s,1) and "
+                        "exten => s,1,...",
+                    )
+                )
     if "AudioSocket(" in text and "${CALLPROC_AUDIOSOCKET_PORT}" not in text:
         out.append(Finding("error", name, "AudioSocket() does not use CALLPROC_AUDIOSOCKET_PORT"))
     if "hashcompat" not in text:
         out.append(Finding("error", name, "CURLOPT(hashcompat)=yes is needed to read the handoff"))
     return out
+
+
+def extension_matches(pattern: str, extension: str) -> bool:
+    """Whether a dialplan extension (``s``, or a pattern such as ``_[+0-9].``) takes ``extension``.
+
+    Patterns as Asterisk matches them: X, Z, N, ``[classes]``, ``.`` (one or more), ``!`` (any).
+    """
+    if not pattern.startswith("_"):
+        return pattern == extension
+    regex = ""
+    rest = pattern[1:]
+    while rest:
+        char, rest = rest[0], rest[1:]
+        if char == "[":
+            body, _, rest = rest.partition("]")
+            regex += f"[{re.escape(body).replace(chr(92) + '-', '-')}]"
+        else:
+            regex += {"X": "[0-9]", "Z": "[1-9]", "N": "[2-9]", ".": ".+", "!": ".*"}.get(
+                char.upper(), re.escape(char)
+            )
+    return re.fullmatch(regex, extension) is not None
 
 
 def _queues(conf: dict[str, list[Section]] | None, queue: str) -> list[Finding]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     AnyHttpUrl,
     BaseModel,
@@ -29,6 +30,21 @@ NESTED_DELIMITER = "__"
 # 0 asks the OS for any free port (tests, the demo); the bound port is logged at start.
 Port = Annotated[int, Field(ge=0, le=65535)]
 
+
+SAMPLE_RATES = (8000, 16000)
+
+
+def _sample_rate(rate: int) -> int:
+    # Literal[8000, 16000] would refuse "8000" from the environment: a string is no int literal
+    if rate not in SAMPLE_RATES:
+        raise ValueError(
+            "must be 8000 or 16000 (8000 for the dialplan's AudioSocket(), 16000 for "
+            "Dial(AudioSocket/host:port/uuid/c(slin16)))"
+        )
+    return rate
+
+
+SampleRate = Annotated[int, AfterValidator(_sample_rate)]
 
 Language = Literal["uk-UA", "ru-RU", "en-US"]
 """The languages callers are answered in (each has its prompts and phrases)."""
@@ -72,7 +88,7 @@ class AudioSocketSettings(BaseModel):
         le=65535,
         description="Largest message payload accepted; a longer one ends that call as malformed.",
     )
-    sample_rate: Literal[8000, 16000] = Field(
+    sample_rate: SampleRate = Field(
         8000,
         description="Pipeline sample rate in Hz; caller audio at another rate is resampled, "
         "bot audio is sent at this rate (0x10 for 8000, 0x12 for 16000).",

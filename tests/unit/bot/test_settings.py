@@ -27,6 +27,12 @@ def test_nested_variables_and_env_file(tmp_path: Path, monkeypatch: pytest.Monke
     assert settings.audiosocket.max_calls == 7
 
 
+@pytest.mark.parametrize("rate", [8000, 16000])
+def test_the_sample_rate_can_be_set(rate: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALLPROC_AUDIOSOCKET__SAMPLE_RATE", str(rate))
+    assert load_settings(None).audiosocket.sample_rate == rate
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "allowed"),
     [
