@@ -11,7 +11,9 @@ pipecat 1.14 builds them for one conversation per process, and on a phone server
   :class:`PhoneSTTService` sends 300 ms per request while VAD hears no caller, 100 ms while
   the caller talks (what is held back goes at once when VAD hears them start), and each
   frame at once from the moment VAD hears the caller stop until the final transcript is in
-  (so batching never delays the end of a turn); the list is kept short.
+  (so batching never delays the end of a turn); the list is kept short. It runs in direct
+  mode: the audio is gathered on the transport's reader task, not through a queue and two
+  tasks per 20 ms frame.
 - **First audio**: ``GoogleTTSService`` holds back 0.5 s of audio before the first frame;
   :class:`PhoneTTSService` starts after 40 ms.
 - **TTS frames**: ``GoogleTTSService`` cuts each streamed response into frames of that size,
@@ -148,7 +150,9 @@ class PhoneSTTService(GoogleSTTService):
         **kwargs,
     ):
         with _constructing_with(access):
-            super().__init__(credentials=access.credentials_json, **kwargs)
+            # Direct mode: the caller's audio is gathered on the task that pushed it (the
+            # transport's reader) instead of crossing a queue and two tasks per 20 ms frame.
+            super().__init__(credentials=access.credentials_json, enable_direct_mode=True, **kwargs)
         self._chunk_secs = chunk_secs
         self._quiet_chunk_secs = quiet_chunk_secs
         self._caller_talking = False

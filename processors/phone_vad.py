@@ -264,9 +264,10 @@ class PhoneVADProcessor(FrameProcessor):
     travel through speech-to-text and the operator-request check to get there (two more
     queues and tasks, fifty times a second per call) and on down the rest of the pipeline.
     Here it runs in direct mode on the transport's reader task, before speech-to-text, which
-    then keeps the audio (``audio_passthrough=False``): a caller frame crosses one queue in
-    all. It pushes what pipecat's ``VADProcessor`` pushes (``VADUserStartedSpeakingFrame``,
-    ``VADUserStoppedSpeakingFrame`` both ways, ``UserSpeakingFrame`` while speech goes on).
+    then keeps the audio (``audio_passthrough=False``) and runs in direct mode too: a caller
+    frame crosses no queue at all. It pushes what pipecat's ``VADProcessor`` pushes
+    (``VADUserStartedSpeakingFrame``, ``VADUserStoppedSpeakingFrame`` both ways,
+    ``UserSpeakingFrame`` while speech goes on).
 
     One difference from VAD in the aggregator: it also hears the caller while the user
     aggregator has them muted (during the greeting), so when the mute lifts in the middle of

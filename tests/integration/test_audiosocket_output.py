@@ -1,16 +1,24 @@
-"""The transport's output against a peer that stops reading, over real TCP."""
+"""The transport's output over real sockets: a peer that stops reading, a tick that comes late."""
 
 import asyncio
+import contextlib
 import socket
 import uuid
 
 import pytest
+from pipecat.frames.frames import OutputAudioRawFrame
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.tests.utils import run_test
 from pipecat.workers.runner import WorkerRunner
 
+from transports.audiosocket.codec import Audio, Decoder
 from transports.audiosocket.connection import AudioSocketConnection
-from transports.audiosocket.transport import AudioSocketParams, AudioSocketTransport
+from transports.audiosocket.transport import (
+    AudioSocketOutputTransport,
+    AudioSocketParams,
+    AudioSocketTransport,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -60,3 +68,61 @@ async def test_a_peer_that_stops_reading_is_dropped_after_the_write_timeout():
         peer.close()
         server.close()
         running.cancel()
+
+
+class HandClock:
+    """A frame clock the test turns by hand (the transport's injection point for its clock)."""
+
+    def __init__(self) -> None:
+        self.sender: AudioSocketOutputTransport | None = None
+
+    async def join(self, sender: AudioSocketOutputTransport) -> None:
+        self.sender = sender
+
+    def leave(self, sender: AudioSocketOutputTransport) -> None:
+        self.sender = None
+
+
+async def test_bot_audio_is_not_split_by_silence_when_a_tick_comes_late():
+    ours, peer = socket.socketpair()
+    reader, writer = await asyncio.open_connection(sock=ours)
+    connection = AudioSocketConnection(reader, writer, expect_call_id=False, max_payload=4096)
+    transport = AudioSocketTransport(connection, uuid.uuid4())
+    clock = HandClock()
+    output = AudioSocketOutputTransport(transport, AudioSocketParams(), frame_clock=clock)
+    tone = b"\x00\x10" * 1600  # 200 ms: ten frames
+
+    async def turn_the_clock() -> None:
+        # Polls the transport's own state (no event tells it); each turn lets the others run.
+        while clock.sender is None or len(output._queue) < 2:  # noqa: ASYNC110
+            await asyncio.sleep(0)  # until the writer has filled its two pending frames
+        now = 0.0
+        for late_by in [0.0, 0.03, 0, 0, 0.03, 0, 0, 0, 0, 0, 0, 0]:  # two ticks 30 ms late
+            now += 0.02 + late_by
+            if (announce := output.tick(now)) is not None:
+                await announce
+            for _ in range(20):
+                await asyncio.sleep(0)  # the writer refills between ticks
+        while clock.sender is not None:  # until the end of the pipeline has played out
+            output.tick(now := now + 0.02)
+            await asyncio.sleep(0)
+
+    ticking = asyncio.create_task(turn_the_clock())
+    await run_test(
+        output,
+        frames_to_send=[OutputAudioRawFrame(tone, 8000, 1)],
+        pipeline_params=PipelineParams(audio_in_sample_rate=8000, audio_out_sample_rate=8000),
+    )
+    await ticking
+    peer.setblocking(False)
+    received = b""
+    with contextlib.suppress(BlockingIOError):
+        while chunk := peer.recv(65536):
+            received += chunk
+    peer.close()
+
+    frames = [m.pcm for m in Decoder(expect_call_id=False, max_payload=4096).feed(received)
+              if isinstance(m, Audio)]  # fmt: skip
+    loud = [i for i, pcm in enumerate(frames) if any(pcm)]
+    assert len(loud) == 10
+    assert loud == list(range(loud[0], loud[0] + 10))  # one run: no silence inside the tone

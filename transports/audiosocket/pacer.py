@@ -66,6 +66,12 @@ class Pacer:
             return now
         return self._origin + (self._index - self._lead) * self._frame_secs
 
+    def ahead_secs(self, now: float) -> float:
+        """How far the frames sent so far run ahead of real time at ``now`` (0 before any)."""
+        if self._origin is None:
+            return 0.0
+        return self._origin + self._index * self._frame_secs - now
+
     def sent(self, now: float) -> None:
         """Record that one frame was sent at ``now``."""
         if self._origin is None:

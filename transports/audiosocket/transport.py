@@ -291,6 +291,8 @@ class AudioSocketOutputTransport(BaseOutputTransport):
                 elif self._finishing:
                     self._stop_ticking()
                     break
+                elif self._talking and self._pacer.ahead_secs(now) > TICK_SLACK_SECS:
+                    break  # the bot's audio is still ahead: its writer refills before silence
                 else:
                     pcm = self._silence
                 connection.send_now(Audio(rate=self.sample_rate, pcm=pcm))

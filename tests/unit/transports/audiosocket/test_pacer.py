@@ -65,3 +65,12 @@ def test_stall_restarts_timeline_instead_of_bursting() -> None:
 def test_lead_outside_range_is_refused(lead: int) -> None:
     with pytest.raises(ValueError, match="lead_frames must be 1-3"):
         Pacer(lead_frames=lead)
+
+
+def test_ahead_counts_the_audio_sent_beyond_real_time() -> None:
+    pacer = Pacer(frame_secs=F, lead_frames=3)
+    assert pacer.ahead_secs(5.0) == 0.0  # nothing sent yet
+    _run(pacer, [0.0])  # the lead and one more go at once
+    assert pacer.ahead_secs(0.0) == 4 * F
+    assert pacer.ahead_secs(3 * F) == F  # real time caught up three frames
+    assert pacer.ahead_secs(5 * F) == -F  # and then ran past them: the receiver ran dry
