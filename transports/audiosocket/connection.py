@@ -84,11 +84,8 @@ class AudioSocketConnection:
         Raises:
             ConnectionError: The socket is closed or the peer is gone.
         """
-        data = encode(message)
         async with self._write_lock:
-            if self._writer.is_closing():
-                raise ConnectionResetError("audiosocket connection is closed")
-            self._writer.write(data)
+            self.send_now(message)
             await self._writer.drain()
 
     def send_now(self, message: Message) -> None:
