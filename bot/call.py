@@ -241,6 +241,20 @@ class Call:
         if self.handoffs is not None:
             self.handoffs.hung_up(str(self.call_id))
 
+    async def end_for_drain(self) -> None:
+        """The drain time is over: the call goes to the operators with its summary.
+
+        The handoff is published before the hangup, as in any handover, so the dialplan's
+        lookup finds it. The echo pipeline has nobody to hand over to: it just hangs up. A
+        call already ending (a goodbye or a handover under way) is left to finish.
+        """
+        if self._ending is not None:
+            return
+        if self.fallback is None:
+            await self.end("shutdown")
+        else:
+            await self.hand_over("shutdown", phrase="transfer")
+
     async def end(self, reason: str) -> None:
         """End the call from our side: queued audio plays, then Asterisk gets a hangup."""
         self._ending = reason
@@ -273,10 +287,13 @@ class CallRegistry:
         """Forget a finished call."""
         self._calls.pop(call.call_id, None)
 
-    async def end_all(self, reason: str) -> None:
-        """Ask every call to end cleanly (the bot hangs up; the dialplan continues)."""
-        for call in list(self._calls.values()):
-            await call.end(reason)
+    async def end_all_for_drain(self) -> None:
+        """Hand every call over (the bot hangs up; the dialplan continues), all at once."""
+        calls = list(self._calls.values())
+        results = await asyncio.gather(*(c.end_for_drain() for c in calls), return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                log.error("ending a call for the drain failed", error=type(result).__name__)
 
     async def cancel_all(self, reason: str) -> None:
         """Stop every call at once."""

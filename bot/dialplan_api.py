@@ -87,7 +87,10 @@ class DialplanApi:
         call_id = _call_id(request)
         if call_id is None:
             return web.Response(status=400, text="bad call id")
-        found = await self._handoffs.find(str(call_id)) if self._handoffs else None
+        found = None
+        if self._handoffs is not None:
+            found = await self._handoffs.find(str(call_id))
+            self._handoffs.looked_up(str(call_id))
         plain = request.query.get("format") == "plain"
         if isinstance(found, Handoff):
             self._mark_delivered(found.call_uuid)

@@ -39,7 +39,7 @@ from transports.audiosocket.server import AudioSocketServer
 
 log = get_logger("bot.service")
 
-HANGUP_GRACE_SECS = 3.0  # after the drain time: bot hangups in flight, then cancel
+HANGUP_GRACE_SECS = 6.0  # after the drain time: the transfer phrase plays, then cancel
 GAUGE_REFRESH_SECS = 1.0
 
 
@@ -186,14 +186,18 @@ class Service:
     async def stop(self) -> None:
         """Drain: refuse new calls, let calls finish, then end the rest cleanly."""
         self.server.stop_accepting()
+        if self.handoffs is not None and not self.worker:
+            self.handoffs.drain_started()  # this process answers the dialplan's lookups
         drain = self.settings.drain_secs
         if not await self.server.wait_idle(drain):
-            log.warning("drain time over, ending calls", active_calls=self.server.active_calls)
-            await self.calls.end_all("shutdown")
+            log.warning("drain over, handing calls over", active_calls=self.server.active_calls)
+            await self.calls.end_all_for_drain()
             if not await self.server.wait_idle(HANGUP_GRACE_SECS):
                 await self.calls.cancel_all("shutdown")
                 await self.server.wait_idle(HANGUP_GRACE_SECS)
         await self.server.close()
+        if self.handoffs is not None and not self.worker:
+            await self.handoffs.wait_looked_up()  # the HTTP app answers until then
         self.loop_lag.stop()
         with contextlib.suppress(ValueError):
             gc.callbacks.remove(self._gc_callback)

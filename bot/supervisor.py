@@ -152,6 +152,8 @@ class Supervisor:
         """Refuse new calls, let every worker drain and exit, then stop everything else."""
         self._draining = True
         log.info("draining", active_calls=self._active_calls())
+        if self.handoffs is not None:
+            self.handoffs.drain_started()
         for worker in self.workers:
             if worker.proc is not None and worker.proc.returncode is None:
                 worker.proc.send_signal(signal.SIGTERM)
@@ -164,6 +166,8 @@ class Supervisor:
                 worker.link.close()
                 worker.link = None
         await self.front.close()
+        if self.handoffs is not None and self.http is not None:
+            await self.handoffs.wait_looked_up()  # the HTTP app answers until then
         if self.http is not None:
             await self.http.close()
             self.http = None

@@ -53,6 +53,7 @@ REASONS = (
     "returns",
     "recognition_failures",
     "service_failure",
+    "shutdown",
     "other",
     "none",
 )

@@ -6,10 +6,14 @@ asks the instance it just talked to, milliseconds later), writes it to Redis and
 through the call's recorder, and tells the console and the notifiers. :meth:`~HandoffDesk.
 find` answers ``GET /calls/{uuid}/handoff``: this process first, then Redis, then PostgreSQL.
 A call the bot finished itself is noted as ``hangup``, so the dialplan does not queue it.
+While the service drains, the desk remembers which decisions the dialplan has not asked for
+yet (:meth:`~HandoffDesk.wait_looked_up`), so the HTTP app stays up until the last one is read.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -30,6 +34,7 @@ from observability.observers.call_record import CallRecord
 log = get_logger("bot.handoff")
 
 KEPT = 2000  # recent decisions kept in memory
+LOOKUP_GRACE_SECS = 5.0  # after a drain's last call: time for the dialplan to ask
 
 
 @dataclass
@@ -118,6 +123,8 @@ class HandoffDesk:
         self._recent: OrderedDict[str, Handoff | str] = OrderedDict()  # or "hangup"
         self.listeners: list[Listener] = []  # the console, the notifiers
         self.hangup_listeners: list[Callable[[str], None]] = []  # told of each bot hangup
+        self._unread: set[str] | None = None  # while draining: decisions not looked up yet
+        self._read = asyncio.Event()
 
     async def prepare(
         self, call_uuid: str, record: CallRecord, reason: str, caller_wants: str | None
@@ -176,7 +183,38 @@ class HandoffDesk:
         for listener in self.hangup_listeners:
             listener(call_uuid)
 
+    def drain_started(self) -> None:
+        """From now on, note each decision until the dialplan has looked it up."""
+        if self._unread is None:
+            self._unread = set()
+
+    def looked_up(self, call_uuid: str) -> None:
+        """The dialplan has read this call's decision."""
+        if self._unread is not None:
+            self._unread.discard(call_uuid)
+            self._read.set()
+
+    async def wait_looked_up(self, timeout: float = LOOKUP_GRACE_SECS) -> list[str]:
+        """Wait until every decision made while draining was looked up (or ``timeout``).
+
+        Returns the calls whose decision nobody asked for (e.g. the caller hung up first).
+        """
+        deadline = time.monotonic() + timeout
+        while self._unread and (left := deadline - time.monotonic()) > 0:
+            self._read.clear()
+            try:
+                async with asyncio.timeout(left):
+                    await self._read.wait()
+            except TimeoutError:
+                break
+        unread = sorted(self._unread or ())
+        if unread:
+            log.warning("decisions the dialplan never asked for", calls=len(unread))
+        return unread
+
     def _keep(self, call_uuid: str, value: Handoff | str) -> None:
+        if self._unread is not None:
+            self._unread.add(call_uuid)
         self._recent[call_uuid] = value
         self._recent.move_to_end(call_uuid)
         while len(self._recent) > KEPT:

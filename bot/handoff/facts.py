@@ -29,6 +29,7 @@ REASONS = {
         "returns": "повернення товару",
         "recognition_failures": "бот не розпізнав мову клієнта",
         "service_failure": "технічний збій бота",
+        "shutdown": "бот перезапускався, розмову не завершено",
         "other": "інше",
     },
     "ru-RU": {
@@ -40,6 +41,7 @@ REASONS = {
         "returns": "возврат товара",
         "recognition_failures": "бот не распознал речь клиента",
         "service_failure": "технический сбой бота",
+        "shutdown": "бот перезапускался, разговор не завершён",
         "other": "другое",
     },
     "en-US": {
@@ -51,6 +53,7 @@ REASONS = {
         "returns": "return",
         "recognition_failures": "the bot could not understand the caller",
         "service_failure": "the bot had a technical fault",
+        "shutdown": "the bot was restarting before the call was done",
         "other": "other",
     },
 }

@@ -1,6 +1,7 @@
 """Transfers in whole voice calls: the model's tool, the key 0, and what the dialplan reads the
 moment the bot hangs up (the handoff endpoint, with its token)."""
 
+import asyncio
 import json
 import uuid
 
@@ -117,3 +118,29 @@ async def test_the_handoff_endpoint_wants_its_token(start_service):
     headers = {"Authorization": f"Bearer {service.api_token}"}
     async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as r:
         assert r.status == 200
+
+
+async def test_a_call_ended_by_the_drain_reaches_the_operators_with_its_summary(start_service):
+    service = await start_service(pipeline="voice", drain_secs=0.5)
+    calls: list[Call] = []
+    service.on_call.append(calls.append)
+    caller = asyncio.create_task(play(service, Step("say", RETURN), Step("pause", secs=30)))
+    async with asyncio.timeout(20):  # a bounded poll until the caller's words are recorded
+        while not (calls and any(t.user_text for t in calls[0].observer.record.turns)):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+    stopping = asyncio.create_task(service.stop())  # SIGTERM's drain; the call outlives it
+    result, _ = await caller
+    # The dialplan asks the moment AudioSocket() returns, while the service is still stopping.
+    status, body = await dialplan_get(service, calls[0].call_id)
+    await stopping
+
+    assert result.ended_by == "server_hangup"
+    assert status == 200
+    handoff = json.loads(body)
+    assert handoff["decision"] == "transfer" and handoff["reason"] == "shutdown"
+    assert RETURN in handoff["summary"]
+    assert calls[0].outcome == "transferred"
+    assert service.prompts.phrase("transfer") in " ".join(
+        t.bot_text for t in calls[0].observer.record.turns
+    )
