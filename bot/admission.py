@@ -22,6 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.settings import AudioSocketSettings
+from transports.audiosocket.handshake import HandshakeLimits
+
 LAG_QUANTILE = 0.75
 
 
@@ -73,6 +76,15 @@ class Admission:
     def headroom(self, load: Load) -> int:
         """How many more calls it takes now (0 when it refuses)."""
         return 0 if self.refusal(load) is not None else self.capacity - load.active
+
+
+def handshake_limits(audio: AudioSocketSettings) -> HandshakeLimits:
+    """What a connection must do to become a call (a call only then counts against capacity)."""
+    return HandshakeLimits(
+        uuid_secs=audio.handshake_timeout_secs,
+        first_audio_secs=audio.first_audio_secs,
+        waiting_per_peer=audio.max_waiting_per_peer,
+    )
 
 
 def per_worker(total: int, workers: int) -> int:

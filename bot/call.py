@@ -32,6 +32,7 @@ from observability.logging import call_context, get_logger
 from observability.metrics import Metrics
 from observability.observers.call_metrics import CallMetrics
 from observability.observers.call_record import CallRecordObserver
+from observability.observers.silence_watch import SilenceWatch
 from observability.observers.stage_watchdog import StageWatchdog
 from processors.fallback_speech import FallbackSpeech
 from processors.operator_request import OperatorRequest
@@ -98,6 +99,7 @@ class Call:
         self.phrases = phrases or {}
         self.operator_request: OperatorRequest | None = None
         self.fallback: FallbackSpeech | None = None
+        self.silence: SilenceWatch | None = None
         self._handover_done: asyncio.Event | None = None  # set once a handoff is published
         if settings.pipeline == "voice":
             assert prompts is not None and phrases is not None and backends is not None
@@ -122,6 +124,13 @@ class Call:
                     counted.failed(stage, kind)
 
             observers.append(watchdog)
+            self.silence = SilenceWatch(settings.turn.silence_prompt_secs)
+
+            @self.silence.event_handler("on_silence")
+            async def on_silence(_watch: SilenceWatch, count: int) -> None:
+                await self._caller_silent(count)
+
+            observers.append(self.silence)
         self.worker = build_worker(
             settings,
             self.transport,
@@ -224,6 +233,27 @@ class Call:
 
     async def _failed(self, reason: str) -> None:
         await self.hand_over(reason, phrase="transfer_after_failure")
+
+    async def _caller_silent(self, count: int) -> None:
+        """Nothing heard for a while: ask if the caller is there; after the last ask, hang up."""
+        assert self.fallback is not None and self.prompts is not None
+        if self._ending is not None or self._handover_done is not None:
+            return
+        if count <= self.settings.turn.silence_prompts:
+            log.info("caller silent, asking", count=count)
+            await self.fallback.say(self.phrases["still_there"], self.prompts.phrase("still_there"))
+            return
+        log.info("caller silent, ending the call", prompts=count - 1)
+        self._ending = "caller_silent"
+        if self.silence is not None:
+            self.silence.stop_watching()
+        if self.operator_request is not None:
+            self.operator_request.close()
+        if self.handoffs is not None:
+            self.handoffs.hung_up(str(self.call_id))  # nobody to queue for an operator
+        phrase = "goodbye_silent"
+        await self.fallback.say(self.phrases[phrase], self.prompts.phrase(phrase))
+        await self.fallback.end("caller_silent")  # behind the goodbye: then 0x00
 
     async def _ended_by_tool(self, outcome: str, detail: dict[str, Any]) -> None:
         """A tool ends the call; its caller pushes the end once this returns."""

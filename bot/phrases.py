@@ -22,7 +22,13 @@ from observability.logging import get_logger
 
 log = get_logger("bot.phrases")
 
-FALLBACK_PHRASES = ("apology", "transfer", "transfer_after_failure")
+FALLBACK_PHRASES = (
+    "apology",
+    "transfer",
+    "transfer_after_failure",
+    "still_there",
+    "goodbye_silent",
+)
 RENDER_TIMEOUT_SECS = 10.0
 
 

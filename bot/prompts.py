@@ -19,6 +19,8 @@ REQUIRED_PHRASES = (
     "apology",
     "transfer",
     "transfer_after_failure",
+    "still_there",
+    "goodbye_silent",
     "tool_store_unavailable",
     "tool_not_found",
     "tool_order_refused",

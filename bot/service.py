@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import get_args
 
-from bot.admission import LAG_QUANTILE, Admission, Load
+from bot.admission import LAG_QUANTILE, Admission, Load, handshake_limits
 from bot.call import Call, CallRegistry
 from bot.console.app import Console
 from bot.dialplan_api import DialplanApi
@@ -70,7 +70,7 @@ class Service:
             host=audio.host,
             port=audio.port,
             refusal=self._refusal,
-            handshake_timeout=audio.handshake_timeout_secs,
+            limits=handshake_limits(audio),
             max_payload=audio.max_payload_bytes,
         )
         self._http: HttpFront | None = None
@@ -87,6 +87,7 @@ class Service:
         self.loop_lag = LoopLag(self.metrics.event_loop_lag_seconds.observe, window=1.0)
         self._gc_callback = measure_pauses(self.metrics.gc_pause_seconds.observe)
         self.server.on_refused = lambda reason: self.metrics.calls_refused.labels(reason).inc()
+        self.server.on_dropped = lambda why: self.metrics.connections_dropped.labels(why).inc()
         self.on_call: list[Callable[[Call], None]] = []  # told of each call as it starts
         self.on_call_ended: list[Callable[[Call], None]] = []
         self.caller_hashes: dict[uuid.UUID, str] = {}  # from the supervisor, by call

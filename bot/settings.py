@@ -75,12 +75,34 @@ class AudioSocketSettings(BaseModel):
     handshake_timeout_secs: float = Field(
         2.0, gt=0, le=30, description="Time allowed for the call UUID, the first message."
     )
+    first_audio_secs: float = Field(
+        3.0,
+        ge=0,
+        le=30,
+        description="Time allowed after the call UUID for the first frame; only then does the "
+        "connection count as a call (a peer that sends a UUID and nothing holds no call slot). "
+        "A call without it is refused with a hangup, so the dialplan sends it to the "
+        "operators. Asterisk sends the channel's audio at once; a trunk with silence "
+        "suppression sends nothing until the caller speaks: turn that off towards AudioSocket, "
+        "or set 0 to admit calls on the UUID alone.",
+    )
+    max_waiting_per_peer: int = Field(
+        100,
+        ge=1,
+        le=10000,
+        description="Connections one address may have waiting for their UUID or first audio "
+        "(a waiting connection holds no call slot; this bounds what one peer can open); more "
+        "are refused at once with a hangup. Keep it above the largest burst of calls one "
+        "Asterisk sends at once.",
+    )
     read_timeout_secs: float = Field(
-        5.0,
+        60.0,
         gt=0,
-        le=300,
-        description="A call whose caller side sends nothing for this long is treated as gone "
-        "(Asterisk sends a frame every 20 ms).",
+        le=600,
+        description="A call whose Asterisk side sends nothing at all for this long ends "
+        "(outcome read_timeout). Only a last resort: Asterisk sends nothing while a caller on "
+        "a trunk with silence suppression is quiet, so the voice pipeline asks first "
+        "(CALLPROC_TURN__SILENCE_PROMPT_SECS); keep this above the prompts' total.",
     )
     max_payload_bytes: int = Field(
         16384,
@@ -232,6 +254,22 @@ class TurnSettings(BaseModel):
         ge=0,
         le=3.0,
         description="After VAD stop, how long the caller may pause and go on before the turn ends.",
+    )
+    silence_prompt_secs: float = Field(
+        8.0,
+        ge=2,
+        le=60,
+        description="Silence on both sides (the bot done speaking, nothing heard from the "
+        "caller, no tool running) before the bot asks whether the caller is still there "
+        "(phrase still_there).",
+    )
+    silence_prompts: int = Field(
+        2,
+        ge=0,
+        le=5,
+        description="How many times the bot asks; at the next silence it says goodbye_silent "
+        "and hangs up (outcome caller_silent). A line that sends no audio is never taken for "
+        "a hangup: Asterisk closes the socket itself when the caller hangs up.",
     )
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client import multiprocess
 
-from bot.admission import Admission, Load, Refusal, per_worker
+from bot.admission import Admission, Load, Refusal, handshake_limits, per_worker
 from bot.handoff.desk import Handoff, HandoffDesk
 from bot.http import CheckResult, bound_port
 from bot.http_front import HttpFront, start_front
@@ -99,7 +99,8 @@ class Supervisor:
             self._dispatch,
             host=audio.host,
             port=audio.port,
-            handshake_timeout=audio.handshake_timeout_secs,
+            limits=handshake_limits(audio),
+            on_dropped=lambda reason: self.metrics.connections_dropped.labels(reason).inc(),
         )
         self.storage: Storage | None = None
         self.handoffs: HandoffDesk | None = None

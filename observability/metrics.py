@@ -39,6 +39,11 @@ OUTCOMES = (
     "completed",
     "transferred",
     "caller_hangup",
+    "caller_silent",
+    "read_timeout",
+    "protocol_error",
+    "peer_not_reading",
+    "peer_unreachable",
     "bot_hangup",
     "service_failure",
     "shutdown",
@@ -117,6 +122,10 @@ SPECS: tuple[tuple[str, str, str, tuple[str, ...], dict[str, Any]], ...] = (
     ("calls_refused", "counter",
      "Calls refused at once with an AudioSocket hangup (the dialplan sends them to the "
      "operators), by reason: at_capacity, overloaded, draining.", ("reason",), {}),
+    ("connections_dropped", "counter",
+     "AudioSocket connections that never became a call, by reason: handshake_timeout, "
+     "protocol_error, closed_early; no_audio and peer_limit got the hangup (the dialplan "
+     "sends them to the operators).", ("reason",), {}),
     ("gc_pause_seconds", "histogram",
      "Garbage-collector pauses (no call's audio is sent meanwhile).", (),
      {"buckets": LAG_BUCKETS}),

@@ -346,3 +346,47 @@ async def test_caller_hanging_up_during_the_goodbye_frees_the_call(start_service
     assert result.ended_by == "caller"
     assert await service.server.wait_idle(timeout=1.0), "call still running 1 s after hangup"
     print(f"\ncall freed {time.monotonic() - hung_up:.3f} s after a hangup mid-goodbye")
+
+
+async def _read_until_closed(reader: asyncio.StreamReader) -> list:
+    decoder = Decoder(expect_call_id=False)
+    messages = []
+    async with asyncio.timeout(10):
+        while chunk := await reader.read(65536):
+            messages += decoder.feed(chunk)
+    return messages
+
+
+async def test_connections_that_send_only_a_uuid_hold_no_call_slot(start_service) -> None:
+    service = await start_service(audiosocket={"max_calls": 1, "first_audio_secs": 1.5})
+    silent = []
+    for _ in range(3):  # a UUID, then nothing: a broken or hostile peer
+        reader, writer = await asyncio.open_connection("127.0.0.1", service.server.port)
+        writer.write(encode(CallId(uuid.uuid4())))
+        silent.append((reader, writer))
+
+    real = await place_call("127.0.0.1", service.server.port, CallScript(duration_secs=0.5))
+
+    assert real.ended_by == "caller" and real.stats.frames > 0  # served, not at_capacity
+    for reader, writer in silent:
+        assert Hangup() in await _read_until_closed(reader)  # then sent to the operators
+        writer.close()
+    dropped = service.metrics.connections_dropped.labels("no_audio")._value.get()
+    assert dropped == 3
+
+
+async def test_a_refusal_reaches_a_caller_that_keeps_sending_and_reads_late(start_service) -> None:
+    # Asterisk sends a frame every 20 ms whatever we do; closing with its frames unread
+    # resets the connection, and the reset can destroy the hangup before it is read.
+    service = await start_service()
+    service.request_stop()  # draining: every call is refused
+    reader, writer = await asyncio.open_connection("127.0.0.1", service.server.port)
+    writer.write(encode(CallId(uuid.uuid4())))
+    for _ in range(15):  # 300 ms of caller audio at real time, nothing read meanwhile
+        writer.write(encode(Audio(rate=8000, pcm=bytes(320))))
+        await asyncio.sleep(0.02)
+
+    messages = await _read_until_closed(reader)
+
+    assert messages == [Hangup()]
+    writer.close()

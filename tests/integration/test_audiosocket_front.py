@@ -8,6 +8,7 @@ import pytest
 
 from transports.audiosocket.codec import Audio, CallId, Decoder, Hangup, encode
 from transports.audiosocket.front import AudioSocketFront
+from transports.audiosocket.handshake import HandshakeLimits
 
 pytestmark = pytest.mark.integration
 
@@ -20,8 +21,11 @@ async def closed(reader: asyncio.StreamReader) -> bool:
         return True
 
 
-async def started(dispatch) -> AudioSocketFront:
-    front = AudioSocketFront(dispatch, host="127.0.0.1", port=0, handshake_timeout=0.5)
+async def started(dispatch, on_dropped=None) -> AudioSocketFront:
+    limits = HandshakeLimits(uuid_secs=0.5, first_audio_secs=0.5, waiting_per_peer=2)
+    front = AudioSocketFront(
+        dispatch, host="127.0.0.1", port=0, limits=limits, on_dropped=on_dropped
+    )
     await front.start()
     return front
 
@@ -51,7 +55,7 @@ async def test_the_call_socket_is_handed_over_with_the_callers_audio_still_in_it
 async def test_a_refused_call_gets_the_hangup_and_a_closed_socket():
     front = await started(lambda sock, call_id: "at_capacity")
     reader, writer = await asyncio.open_connection("127.0.0.1", front.port)
-    writer.write(encode(CallId(uuid.uuid4())))
+    writer.write(encode(CallId(uuid.uuid4())) + encode(Audio(rate=8000, pcm=bytes(320))))
     await writer.drain()
     data = await asyncio.wait_for(reader.read(), 5)  # until the front closes it
     assert Decoder(expect_call_id=False).feed(data) == [Hangup()]
@@ -77,4 +81,46 @@ async def test_a_silent_connection_is_closed_after_the_handshake_time():
     reader, writer = await asyncio.open_connection("127.0.0.1", front.port)
     assert await closed(reader)
     writer.close()
+    await front.close()
+
+
+async def _uuid_only(port: int, source: str = "127.0.0.1"):
+    """A connection that sends its call UUID and then nothing."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+    writer.write(encode(CallId(uuid.uuid4())))
+    await writer.drain()
+    return reader, writer
+
+
+async def test_a_uuid_and_then_nothing_is_refused_with_the_hangup_and_never_dispatched():
+    routed, dropped = [], []
+    front = await started(lambda sock, call_id: routed.append(call_id), on_dropped=dropped.append)
+    reader, writer = await _uuid_only(front.port)
+
+    data = await asyncio.wait_for(reader.read(), 5)  # until the front closes it
+
+    assert Decoder(expect_call_id=False).feed(data) == [Hangup()]  # the dialplan goes on
+    assert routed == [] and dropped == ["no_audio"]
+    writer.close()
+    await front.close()
+
+
+async def test_one_address_may_keep_only_so_many_connections_waiting():
+    routed, dropped = [], []
+    front = await started(lambda sock, call_id: routed.append(call_id), on_dropped=dropped.append)
+    waiting = [await _uuid_only(front.port) for _ in range(2)]  # the limit is 2
+    third, third_writer = await _uuid_only(front.port)
+    # Refused at once (long before the 0.5 s first-audio wait is over) with the hangup.
+    data = await asyncio.wait_for(third.read(), 0.4)
+    assert Decoder(expect_call_id=False).feed(data) == [Hangup()]
+    assert dropped == ["peer_limit"]
+
+    # Another address is not refused for it: its call, audio behind the UUID, is dispatched.
+    other, other_writer = await _uuid_only(front.port, source="127.0.0.2")
+    other_writer.write(encode(Audio(rate=8000, pcm=bytes(320))))
+    async with asyncio.timeout(5):
+        while not routed:  # noqa: ASYNC110 - a bounded poll of what the front dispatched
+            await asyncio.sleep(0.01)
+    for _, writer in [*waiting, (third, third_writer), (other, other_writer)]:
+        writer.close()
     await front.close()

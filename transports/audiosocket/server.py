@@ -1,7 +1,9 @@
 """The asyncio TCP server Asterisk's ``AudioSocket()`` connects to.
 
-Per connection it only does I/O and admission: read the call UUID (the first message) within
-a deadline, refuse the call cleanly when draining or when the injected policy says no,
+Per connection it only does I/O and admission: read the call UUID (the first message) and
+wait for the first audio within their deadlines (:mod:`~transports.audiosocket.handshake`:
+only then is it a call), refuse the call cleanly when draining or when the injected policy
+says no,
 otherwise hand the connection to the call handler and forget it when the handler returns.
 A worker process gets its connections from the supervisor instead, the UUID already read
 (:meth:`AudioSocketServer.adopt`); the same admission applies. A refusal is an AudioSocket hangup
@@ -17,8 +19,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from observability.logging import get_logger
-from transports.audiosocket.codec import CallId, Hangup, ProtocolError
+from transports.audiosocket.codec import CallId, ProtocolError
 from transports.audiosocket.connection import PEER_GONE, AudioSocketConnection
+from transports.audiosocket.handshake import Dropped, HandshakeLimits, PeerGate
 
 log = get_logger("transports.audiosocket.server")
 
@@ -34,7 +37,7 @@ class AudioSocketServer:
         host: Address to listen on.
         port: Port to listen on (0 picks a free one; see :attr:`port`).
         refusal: Given the calls in progress, why the next one is refused (None: take it).
-        handshake_timeout: Seconds allowed for the call UUID to arrive.
+        limits: What a connection must do, how fast, to become a call.
         max_payload: Largest message payload accepted from Asterisk.
     """
 
@@ -45,14 +48,15 @@ class AudioSocketServer:
         host: str,
         port: int,
         refusal: Refusal,
-        handshake_timeout: float,
+        limits: HandshakeLimits,
         max_payload: int,
     ) -> None:
         self._handler = handler
         self._host = host
         self._port = port
         self._refusal = refusal
-        self._handshake_timeout = handshake_timeout
+        self._limits = limits
+        self._gate = PeerGate(limits.waiting_per_peer)
         self._max_payload = max_payload
         self._server: asyncio.Server | None = None
         self._calls: dict[uuid.UUID, asyncio.Task[None]] = {}
@@ -61,6 +65,7 @@ class AudioSocketServer:
         self._adopting = False  # a worker: connections come from the supervisor
         self.refused: dict[str, int] = {}  # by reason
         self.on_refused: Callable[[str], None] | None = None
+        self.on_dropped: Callable[[Dropped], None] | None = None  # never became a call
 
     @property
     def port(self) -> int:
@@ -141,17 +146,33 @@ class AudioSocketServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
+        address = str(peer[0]) if isinstance(peer, tuple) else str(peer)
         conn = AudioSocketConnection(
             reader, writer, expect_call_id=True, max_payload=self._max_payload
         )
-        try:
-            call_id = await self._handshake(conn, peer)
-        except PEER_GONE:
-            call_id = None
-        if call_id is None:
+        call_id: uuid.UUID | Dropped | None = None
+        if self._gate.enter(address):
+            try:
+                call_id = await self._handshake(conn, peer)
+            except PEER_GONE:
+                call_id = Dropped.CLOSED
+            finally:
+                self._gate.leave(address)
+        else:
+            call_id = Dropped.PEER_LIMIT
+        if isinstance(call_id, Dropped):
+            self._dropped(call_id)
+            if call_id in (Dropped.NO_AUDIO, Dropped.PEER_LIMIT):
+                log.warning("call refused", peer=_peer(peer), reason=str(call_id))
+                await conn.hang_up()
+        if not isinstance(call_id, uuid.UUID):
             await conn.close()
             return
         await self._serve_call(conn, call_id, peer)
+
+    def _dropped(self, reason: Dropped) -> None:
+        if self.on_dropped is not None:
+            self.on_dropped(reason)
 
     async def _serve_call(
         self, conn: AudioSocketConnection, call_id: uuid.UUID, peer: object
@@ -168,7 +189,7 @@ class AudioSocketServer:
                     reason=refused,
                     active_calls=len(self._calls),
                 )
-                await conn.send(Hangup())
+                await conn.hang_up()
                 return
             if call_id in self._calls:
                 log.warning("call refused", call_uuid=str(call_id), reason="duplicate_uuid")
@@ -187,18 +208,29 @@ class AudioSocketServer:
         finally:
             await conn.close()
 
-    async def _handshake(self, conn: AudioSocketConnection, peer: object) -> uuid.UUID | None:
+    async def _handshake(self, conn: AudioSocketConnection, peer: object) -> uuid.UUID | Dropped:
+        """The call UUID, then the first audio left for the call to read; or why not."""
         try:
-            first = await conn.receive(timeout=self._handshake_timeout)
+            first = await conn.receive(timeout=self._limits.uuid_secs)
         except TimeoutError:
-            log.warning("no call uuid in time", peer=_peer(peer), timeout=self._handshake_timeout)
-            return None
+            log.warning("no call uuid in time", peer=_peer(peer), timeout=self._limits.uuid_secs)
+            return Dropped.HANDSHAKE_TIMEOUT
         except ProtocolError as exc:
             log.warning("malformed audiosocket handshake", peer=_peer(peer), error=str(exc))
-            return None
+            return Dropped.PROTOCOL_ERROR
         if not isinstance(first, CallId):  # the peer closed before saying anything
             log.info("connection closed before the call uuid", peer=_peer(peer))
-            return None
+            return Dropped.CLOSED
+        if self._limits.first_audio_secs:
+            try:
+                if not await conn.wait_message(timeout=self._limits.first_audio_secs):
+                    log.info("connection closed before the first audio", peer=_peer(peer))
+                    return Dropped.CLOSED
+            except TimeoutError:
+                return Dropped.NO_AUDIO
+            except ProtocolError as exc:
+                log.warning("malformed audiosocket stream", peer=_peer(peer), error=str(exc))
+                return Dropped.PROTOCOL_ERROR
         return first.uuid
 
 

@@ -2,7 +2,10 @@
 
 Input: caller audio becomes ``InputAudioRawFrame`` (resampled to the pipeline rate when
 Asterisk sends another rate), DTMF becomes ``InputDTMFFrame``; the end of the caller's stream
-(hangup, reset, malformed data, silence past the read timeout) cancels the call's worker.
+(hangup, reset, malformed data, a peer the kernel gave up on, nothing at all past the read
+timeout) cancels the call's worker. A quiet socket is not a hangup: Asterisk sends nothing
+while a caller on a silence-suppressing trunk is quiet, and closes the socket itself when
+the caller hangs up; the voice pipeline asks a quiet caller first (``SilenceWatch``).
 
 Output: bot audio is cut into 20 ms frames and sent on the process's 20 ms frame clock, on
 each call's own real-time timeline (:class:`~transports.audiosocket.pacer.Pacer`), with
@@ -18,7 +21,6 @@ taking frames for pipecat's write timeout is dropped (``peer_not_reading``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections import deque
 from collections.abc import Awaitable
@@ -46,7 +48,7 @@ from pipecat.transports.base_transport import BaseTransport, TransportParams
 from observability.logging import get_logger
 from processors.frames import WireAudioStartedFrame, WireAudioStoppedFrame
 from transports.audiosocket.codec import HEADER_SIZE, Audio, Dtmf, Error, Hangup, ProtocolError
-from transports.audiosocket.connection import AudioSocketConnection
+from transports.audiosocket.connection import UNREACHABLE_AFTER_SECS, AudioSocketConnection
 from transports.audiosocket.frame_clock import FRAME_SECS, FrameClock, shared_clock
 from transports.audiosocket.media_sender import PhoneMediaSender
 from transports.audiosocket.pacer import Pacer, PacerStats
@@ -71,7 +73,7 @@ class AudioSocketParams(TransportParams):
     audio_out_10ms_chunks: int = 2  # exact 20 ms AudioSocket frames
     audio_out_end_silence_secs: int = 0  # Asterisk needs no padding; it only delays the hangup
     lead_frames: int = 3
-    read_timeout_secs: float = 5.0
+    read_timeout_secs: float = 60.0
 
 
 class AudioSocketInputTransport(BaseInputTransport):
@@ -129,6 +131,9 @@ class AudioSocketInputTransport(BaseInputTransport):
             reason = "read_timeout"
         if self._transport.write_stalled:
             reason = "peer_not_reading"  # the output dropped the connection
+        elif connection.unreachable:
+            log.warning("asterisk unreachable", secs=UNREACHABLE_AFTER_SECS)
+            reason = "peer_unreachable"
         self._reader = None
         await self._transport.caller_gone(reason)
         await self.push_frame(CancelWorkerFrame(reason=reason), FrameDirection.UPSTREAM)
@@ -342,9 +347,7 @@ class AudioSocketOutputTransport(BaseOutputTransport):
         connection = self._transport.connection
         if connection.closed:
             return
-        with contextlib.suppress(ConnectionError, TimeoutError):
-            await asyncio.wait_for(connection.send(Hangup()), timeout=1.0)
-        await connection.close()
+        await connection.hang_up()
         stats = self._pacer.stats
         log.info(
             "audiosocket output closed",
@@ -360,7 +363,8 @@ class AudioSocketTransport(BaseTransport):
     Events:
         on_client_disconnected(transport, reason): the caller's side ended without the bot
             ending the call; ``reason`` is one of ``caller_hangup``, ``peer_error``,
-            ``protocol_error``, ``read_timeout`` or ``peer_not_reading``.
+            ``protocol_error``, ``read_timeout``, ``peer_not_reading`` or
+            ``peer_unreachable``.
 
     Example::
 
