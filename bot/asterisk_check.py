@@ -6,9 +6,10 @@ break calls or weaken the PBX: a port or queue that differs from the service's s
 ``Goto`` to a context that does not exist, an inbound context that some callers' numbers
 (``+380...``, ``s`` from a trunk without DID) do not reach, a URL the service does not
 serve, a manager user with more rights than it needs, a service listening beyond loopback,
-a SIP trunk without an address allow-list, and every password still a ``CHANGE_ME``
-placeholder or too short. The templates in ``asterisk/`` pass with only their placeholders
-reported.
+a SIP trunk without an address allow-list, a module the dialplan needs that modules.conf
+does not load (with ``autoload = no``) or refuses (``noload``), the queue's music-on-hold
+class missing from musiconhold.conf, and every password still a ``CHANGE_ME`` placeholder or
+too short. The templates in ``asterisk/`` pass with only their placeholders reported.
 """
 
 from __future__ import annotations
@@ -30,6 +31,25 @@ INBOUND_CONTEXTS = ("callproc-incoming", "callproc-rollback")
 # from a trunk that sends no DID. An inbound context that misses one drops those callers.
 INBOUND_NUMBERS = ("+380441234567", "0441234567", "380441234567", "s")
 SUMMARY_VARIABLES = ("CALLPROC_SUMMARY", "CALLPROC_REASON")
+# What the dialplan and the queue use, and the module each comes from. A real Asterisk with
+# `autoload = no` and one of these missing fails the way issue 14 records: no caller-number
+# report (func_callerid), IF unregistered and an empty queue name (func_logic), no dialplan
+# at all (pbx_config), no goodbye (app_playback), no hold music (res_musiconhold).
+REQUIRED_MODULES = {
+    "pbx_config.so": "extensions.conf itself",
+    "app_audiosocket.so": "AudioSocket()",
+    "res_audiosocket.so": "AudioSocket()",
+    "func_curl.so": "CURL(), CURLOPT()",
+    "res_curl.so": "CURL()",
+    "func_strings.so": "HASH()",
+    "func_uri.so": "URIENCODE()",
+    "func_uuid.so": "UUID()",
+    "func_callerid.so": "CALLERID(num), the caller-number report",
+    "func_logic.so": "IF(), the queue name",
+    "app_queue.so": "Queue()",
+    "app_playback.so": "Playback()",
+    "res_musiconhold.so": "the queue's music on hold",
+}
 
 
 @dataclass(frozen=True)
@@ -93,6 +113,8 @@ def check(
     findings += _http(parsed.get("http.conf"))
     findings += _ari(parsed.get("ari.conf"))
     findings += _pjsip(parsed.get("pjsip.conf"))
+    findings += _modules(parsed.get("modules.conf"))
+    findings += _music_on_hold(parsed.get("musiconhold.conf"), parsed.get("queues.conf"), queue)
     if fail2ban is not None:
         findings += _fail2ban(parse(fail2ban))
     return findings
@@ -262,6 +284,48 @@ def _pjsip(conf: dict[str, list[Section]] | None) -> list[Finding]:
     return out
 
 
+def _modules(conf: dict[str, list[Section]] | None) -> list[Finding]:
+    """Every module the dialplan needs is loaded (or autoloaded) and none is refused."""
+    if conf is None:
+        return []  # autoload = yes is the default; `module show` is the check then
+    section = [entry for group in conf.get("modules", []) for entry in group]
+    autoload = (_one(section, "autoload") or "yes").lower() in ("yes", "true")
+    loaded = {v for k, v in section if k in ("load", "preload", "require", "preload-require")}
+    refused = set(_values(section, "noload"))
+    out = []
+    for module, purpose in REQUIRED_MODULES.items():
+        if module in refused:
+            out.append(Finding("error", "modules.conf", f"noload = {module}, needed for {purpose}"))
+        elif not autoload and module not in loaded:
+            out.append(
+                Finding(
+                    "error",
+                    "modules.conf",
+                    f"autoload = no and {module} is not loaded ({purpose}): add load = {module}",
+                )
+            )
+    return out
+
+
+def _music_on_hold(
+    conf: dict[str, list[Section]] | None, queues: dict[str, list[Section]] | None, queue: str
+) -> list[Finding]:
+    """The queue's music-on-hold class exists (else callers wait in silence)."""
+    sections = (queues or {}).get(queue)
+    musicclass = (_one(sections[-1], "musicclass") if sections else None) or "default"
+    if conf is None:
+        return [Finding("error", "musiconhold.conf", f"file missing (class [{musicclass}])")]
+    if musicclass not in conf:
+        return [
+            Finding(
+                "error",
+                "musiconhold.conf",
+                f"no class [{musicclass}], the hold music of queue [{queue}]",
+            )
+        ]
+    return []
+
+
 def _fail2ban(conf: dict[str, list[Section]]) -> list[Finding]:
     jail = conf.get("asterisk", [[]])[-1]
     if (_one(jail, "enabled") or "").lower() != "true":
@@ -304,6 +368,8 @@ CONFIG_FILES = (
     "http.conf",
     "ari.conf",
     "pjsip.conf",
+    "modules.conf",
+    "musiconhold.conf",
 )
 
 

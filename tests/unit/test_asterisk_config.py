@@ -94,6 +94,37 @@ def test_each_mistake_is_named(name, old, new, complaint):
     assert any(complaint in e for e in errors), errors
 
 
+def test_the_module_list_loads_everything_the_dialplan_needs():
+    files = read_folder(ASTERISK)
+    files["modules.conf"] = (ASTERISK / "modules.conf.notes").read_text()  # autoload = no
+    assert [f for f in findings(files) if f.level == "error"] == []
+
+
+@pytest.mark.parametrize(
+    ("module", "purpose"),
+    [("func_logic.so", "IF()"), ("func_callerid.so", "CALLERID"), ("pbx_config.so", "itself"),
+     ("app_playback.so", "Playback()"), ("res_musiconhold.so", "music on hold")],
+)  # fmt: skip
+def test_a_module_missing_with_autoload_off_is_named(module, purpose):
+    files = read_folder(ASTERISK)
+    notes = (ASTERISK / "modules.conf.notes").read_text()
+    files["modules.conf"] = notes.replace(f"load = {module}\n", "")
+    errors = [str(f) for f in findings(files) if f.level == "error"]
+    assert any(module in e and purpose in e for e in errors), errors
+    files["modules.conf"] = f"[modules]\nautoload = yes\nnoload => {module}\n"
+    errors = [str(f) for f in findings(files) if f.level == "error"]
+    assert any(f"noload = {module}" in e for e in errors), errors
+
+
+def test_the_queues_hold_music_must_exist():
+    files = read_folder(ASTERISK)
+    files["musiconhold.conf"] = "[jazz]\nmode = files\ndirectory = moh\n"
+    errors = [str(f) for f in findings(files) if f.level == "error"]
+    assert "error: musiconhold.conf: no class [default], the hold music of queue [operators]" in (
+        errors
+    )
+
+
 def test_a_queue_setting_other_than_the_configs_is_caught():
     errors = [str(f) for f in findings(queue="support") if f.level == "error"]
     assert any("CALLPROC_QUEUE=operators but the service uses support" in e for e in errors)
