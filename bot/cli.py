@@ -89,6 +89,13 @@ def _parser() -> argparse.ArgumentParser:
         help="once each step's calls are talking, this many more arrive within 1 s; prints "
         "the worst gap the talking calls heard meanwhile (call start-up cost)",
     )
+    bench.add_argument(
+        "--soak",
+        type=float,
+        metavar="MINUTES",
+        help="instead of steps: keep --calls calls going (one number) for this long, printing "
+        "memory, descriptors, asyncio tasks and PostgreSQL/Redis connections every minute",
+    )
     bench.add_argument("--json", type=Path, help="also write the figures to this file")
     bench.set_defaults(func=_bench, quiet_logs=True)
 
@@ -226,6 +233,24 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return 2
     scenarios = [s.strip() for s in args.scenarios.split(",")] if args.scenarios else None
+    if args.soak is not None:
+        from bot.soak import run_soak
+
+        if len(steps) != 1 or args.soak <= 0:
+            print("callproc bench --soak MINUTES needs one --calls number, e.g. --calls 10",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+        asyncio.run(
+            run_soak(
+                settings,
+                calls=steps[0],
+                minutes=args.soak,
+                workers=args.workers,
+                json_path=args.json,
+                say=lambda line: print(line, flush=True),
+            )
+        )
+        return 0
     try:
         asyncio.run(
             run_bench(

@@ -269,6 +269,7 @@ class Service:
         if not self.worker:  # a worker's supervisor says whether the service takes calls
             ready = self.server.serving and self.server.refusal() is None
             self.metrics.ready.set(1.0 if ready else 0.0)
+        self.metrics.event_loop_tasks.set(len(asyncio.all_tasks()))
         if self.storage is not None:
             writer, sessions = self.storage.writer, self.storage.sessions
             self.metrics.storage_pending_records.set(writer.pending)

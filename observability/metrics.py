@@ -129,6 +129,8 @@ SPECS: tuple[tuple[str, str, str, tuple[str, ...], dict[str, Any]], ...] = (
     ("gc_pause_seconds", "histogram",
      "Garbage-collector pauses (no call's audio is sent meanwhile).", (),
      {"buckets": LAG_BUCKETS}),
+    ("event_loop_tasks", "gauge", "asyncio tasks alive (a count that keeps growing is a leak).",
+     (), {"multiprocess_mode": "livesum"}),
     ("event_loop_lag_seconds", "histogram",
      "How late the event loop ran a timer that was due (sampled every 50 ms).", (),
      {"buckets": LAG_BUCKETS}),
