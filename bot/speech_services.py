@@ -19,8 +19,11 @@ pipecat 1.14 builds them for one conversation per process, and on a phone server
 - **TTS frames**: ``GoogleTTSService`` cuts each streamed response into frames of that size,
   and every frame crosses four queues on its way to the transport; :class:`PhoneTTSService`
   hands on each response's audio as one frame (at least 40 ms).
+- **A stream Google ends early**: ``GoogleSTTService`` stops reading the call's audio for
+  good when a response stream ends with status OK; :class:`PhoneSTTService` opens another.
 
-``tests/unit/bot/test_speech_services.py`` shows the pipecat behaviour each of these works around.
+``tests/unit/bot/test_speech_services.py`` and ``tests/integration/test_speech_services.py``
+show the pipecat behaviour each of these works around.
 """
 
 from __future__ import annotations
@@ -46,11 +49,15 @@ from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.google.stt import GoogleSTTService
 from pipecat.services.google.tts import GoogleTTSService
 
+from observability.logging import get_logger
+
 STT_CHUNK_SECS = 0.1  # audio per StreamingRecognize request (Google suggests ~100 ms)
 STT_QUIET_CHUNK_SECS = 0.3  # per request while VAD hears no caller: nothing waits for it
 FINAL_WAIT_SECS = 3.0  # longest per-frame stretch after the caller stops, waiting for a final
 KEPT_STREAM_CHUNKS = 50  # pipecat's per-stream chunk list, kept this short
 TTS_FIRST_CHUNK_SECS = 0.04  # pipecat waits for 0.5 s of audio by default before playing
+
+log = get_logger("bot.speech_services")
 
 
 @dataclass(frozen=True)
@@ -189,6 +196,19 @@ class PhoneSTTService(GoogleSTTService):
         urgent = self._final_due_by is not None and time.monotonic() < self._final_due_by
         if urgent or len(self._pending) >= self._chunk_bytes:
             self._send_pending()
+
+    async def _stream_audio(self):
+        """The stream loop of pipecat, reopened whenever Google ends a stream before the call ends.
+
+        pipecat returns from this task when a response stream ends with status OK before its
+        own four-minute limit, and the call is deaf from then on: nothing reads the request
+        queue again. The task is cancelled when the service stops, so here it only ever
+        returns to be reopened (pipecat's loop waits for audio before it opens a stream).
+        """
+        while True:
+            await super()._stream_audio()
+            log.warning("speech-to-text stream ended early, opening another")
+            self._stream_start_time = int(time.time() * 1000)
 
     @property
     def _chunk_bytes(self) -> int:

@@ -34,6 +34,22 @@ def frames(count: int, level: int = 0) -> list[InputAudioRawFrame]:
     ]
 
 
+def pipecats(stand_in: SpeechStandIn) -> GoogleSTTService:
+    stt = GoogleSTTService(credentials=fake_service_account_json())
+    stt._client = insecure_client(stand_in.address)
+    return stt
+
+
+def ours(stand_in: SpeechStandIn) -> PhoneSTTService:
+    access = GoogleAccess(
+        fake_service_account_json(),
+        parse_credentials(fake_service_account_json()),
+        insecure_client(stand_in.address),
+        None,  # type: ignore[arg-type]  # no TTS here
+    )
+    return PhoneSTTService(access=access)
+
+
 async def audio_requests(stt, stand_in: SpeechStandIn, sent: list) -> tuple[int, float]:
     """Run ``sent`` through ``stt``; return the audio requests and seconds the stand-in got."""
     await run_test(stt, frames_to_send=[*sent, SleepFrame(0.5)], pipeline_params=PARAMS)
@@ -44,22 +60,13 @@ async def audio_requests(stt, stand_in: SpeechStandIn, sent: list) -> tuple[int,
 
 async def test_pipecat_sends_one_request_per_20_ms_frame():
     async with SpeechStandIn() as stand_in:
-        stt = GoogleSTTService(credentials=fake_service_account_json())
-        stt._client = insecure_client(stand_in.address)
-        requests, secs = await audio_requests(stt, stand_in, frames(50))
+        requests, secs = await audio_requests(pipecats(stand_in), stand_in, frames(50))
     assert requests == 50
     assert secs == pytest.approx(1.0)
 
 
 async def test_ours_sends_300_ms_quiet_100_ms_talking_and_frame_by_frame_while_a_final_is_due():
     async with SpeechStandIn() as stand_in:
-        access = GoogleAccess(
-            fake_service_account_json(),
-            parse_credentials(fake_service_account_json()),
-            insecure_client(stand_in.address),
-            None,  # type: ignore[arg-type]  # no TTS here
-        )
-        stt = PhoneSTTService(access=access)
         sent = [
             *frames(50),  # 1 s of a quiet line: three requests, 0.1 s held back
             SleepFrame(0.1),  # (VAD frames overtake queued audio: let the audio through)
@@ -72,6 +79,25 @@ async def test_ours_sends_300_ms_quiet_100_ms_talking_and_frame_by_frame_while_a
             SleepFrame(0.1),  # (audio overtakes a data frame in a queue: let it through)
             *frames(45),  # quiet again: three
         ]
-        requests, secs = await audio_requests(stt, stand_in, sent)
+        requests, secs = await audio_requests(ours(stand_in), stand_in, sent)
     assert requests == 3 + 1 + 10 + 5 + 3
     assert secs == pytest.approx(3.0)
+
+
+async def streams_after_a_clean_end(stt, stand_in: SpeechStandIn) -> int:
+    """Streams the stand-in saw when its first ends cleanly mid-call and the caller goes on."""
+    stand_in.knobs.fault = "cut"  # the first utterance's final never comes: the stream ends, OK
+    sent = [*frames(25, level=8000), *frames(50), SleepFrame(0.3), *frames(50, level=8000)]
+    await run_test(stt, frames_to_send=[*sent, SleepFrame(0.5)], pipeline_params=PARAMS)
+    assert stand_in.streams[0].status == "OK"
+    return len(stand_in.streams)
+
+
+async def test_pipecat_stops_listening_for_the_rest_of_the_call_when_google_ends_a_stream():
+    async with SpeechStandIn() as stand_in:
+        assert await streams_after_a_clean_end(pipecats(stand_in), stand_in) == 1
+
+
+async def test_ours_opens_a_new_stream_when_google_ends_one():
+    async with SpeechStandIn() as stand_in:
+        assert await streams_after_a_clean_end(ours(stand_in), stand_in) == 2
