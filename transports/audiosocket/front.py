@@ -54,7 +54,6 @@ class AudioSocketFront:
         self._host = host
         self._port = port
         self._limits = limits
-        self._timeout = limits.uuid_secs
         self._gate = PeerGate(limits.waiting_per_peer)
         self._on_dropped = on_dropped
         self._listener: socket.socket | None = None
@@ -181,7 +180,7 @@ class AudioSocketFront:
         loop = asyncio.get_running_loop()
         data = bytearray()
         try:
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(self._limits.uuid_secs):
                 while len(data) < HANDSHAKE_BYTES:
                     chunk = await loop.sock_recv(conn, HANDSHAKE_BYTES - len(data))
                     if not chunk:
@@ -193,7 +192,7 @@ class AudioSocketFront:
                         break  # not a UUID message: the decoder says what is wrong
             messages = Decoder(expect_call_id=True).feed(bytes(data))
         except TimeoutError:
-            log.warning("no call uuid in time", timeout=self._timeout)
+            log.warning("no call uuid in time", timeout=self._limits.uuid_secs)
             self._dropped(Dropped.HANDSHAKE_TIMEOUT)
             return None
         except ProtocolError as exc:

@@ -66,7 +66,3 @@ class PeerGate:
             self._waiting[peer] = held
         else:
             self._waiting.pop(peer, None)
-
-    def waiting(self, peer: str) -> int:
-        """Waiting connections of ``peer`` now."""
-        return self._waiting.get(peer, 0)

@@ -3,8 +3,8 @@
 Per connection it only does I/O and admission: read the call UUID (the first message) and
 wait for the first audio within their deadlines (:mod:`~transports.audiosocket.handshake`:
 only then is it a call), refuse the call cleanly when draining or when the injected policy
-says no,
-otherwise hand the connection to the call handler and forget it when the handler returns.
+says no, otherwise hand the connection to the call handler and forget it when the handler
+returns.
 A worker process gets its connections from the supervisor instead, the UUID already read
 (:meth:`AudioSocketServer.adopt`); the same admission applies. A refusal is an AudioSocket hangup
 (``0x00``): on a current Asterisk the dialplan then continues, e.g. to the operator queue,
