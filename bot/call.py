@@ -1,11 +1,12 @@
 """One admitted call: its transport, pipeline worker and runner, from start to outcome.
 
 A call ends one of three ways (DESIGN.md): the caller hangs up; the bot ends it
-(``end_call``, noted as ``hangup`` for the dialplan); or it is handed to an operator
-(:meth:`Call.hand_over`): asked for by the model's ``transfer_to_operator``, by the caller
-(a person, please / DTMF 0), or by the failure policy. A handover says its phrase, prepares
-the operator's summary meanwhile, publishes the handoff, and only then lets the bot hang up,
-so the dialplan finds it the moment ``AudioSocket()`` returns.
+(``end_call``, or a caller silent through two "are you still there?" asks: noted as
+``hangup`` for the dialplan); or it is handed to an operator (:meth:`Call.hand_over`):
+asked for by the model's ``transfer_to_operator``, by the caller (a person, please /
+DTMF 0), by the failure policy, or by a drain that ran out of time. A handover says its
+phrase, prepares the operator's summary meanwhile, publishes the handoff, and only then lets
+the bot hang up, so the dialplan finds it the moment ``AudioSocket()`` returns.
 """
 
 from __future__ import annotations
@@ -105,7 +106,13 @@ class Call:
             assert prompts is not None and phrases is not None and backends is not None
             fallback = self.fallback = FallbackSpeech()
             self.operator_request = OperatorRequest(on_request=self._caller_asked)
-            tools = StoreTools(backends.store_client, prompts, str(call_id), self._ended_by_tool)
+            tools = StoreTools(
+                backends.store_client,
+                prompts,
+                str(call_id),
+                self._ended_by_tool,
+                on_tool_loop=lambda: self._failed("tool_loop"),
+            )
             deadlines = settings.deadlines
             watchdog = StageWatchdog(
                 {
@@ -124,11 +131,17 @@ class Call:
                     counted.failed(stage, kind)
 
             observers.append(watchdog)
-            self.silence = SilenceWatch(settings.turn.silence_prompt_secs)
+            self.silence = SilenceWatch(
+                settings.turn.silence_prompt_secs, settings.turn.tool_hold_secs
+            )
 
             @self.silence.event_handler("on_silence")
             async def on_silence(_watch: SilenceWatch, count: int) -> None:
                 await self._caller_silent(count)
+
+            @self.silence.event_handler("on_tool_wait")
+            async def on_tool_wait(_watch: SilenceWatch) -> None:
+                await self._tool_slow()
 
             observers.append(self.silence)
         self.worker = build_worker(
@@ -254,6 +267,14 @@ class Call:
         phrase = "goodbye_silent"
         await self.fallback.say(self.phrases[phrase], self.prompts.phrase(phrase))
         await self.fallback.end("caller_silent")  # behind the goodbye: then 0x00
+
+    async def _tool_slow(self) -> None:
+        """A store tool keeps the caller waiting: say that the bot is checking."""
+        assert self.fallback is not None and self.prompts is not None
+        if self._ending is not None or self._handover_done is not None:
+            return
+        log.info("tool slow, holding")
+        await self.fallback.hold(self.phrases["hold_on"], self.prompts.phrase("hold_on"))
 
     async def _ended_by_tool(self, outcome: str, detail: dict[str, Any]) -> None:
         """A tool ends the call; its caller pushes the end once this returns."""

@@ -27,6 +27,7 @@ FALLBACK_PHRASES = (
     "transfer",
     "transfer_after_failure",
     "still_there",
+    "hold_on",
     "goodbye_silent",
 )
 RENDER_TIMEOUT_SECS = 10.0

@@ -20,6 +20,7 @@ REQUIRED_PHRASES = (
     "transfer",
     "transfer_after_failure",
     "still_there",
+    "hold_on",
     "goodbye_silent",
     "tool_store_unavailable",
     "tool_not_found",

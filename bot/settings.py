@@ -263,6 +263,13 @@ class TurnSettings(BaseModel):
         "caller, no tool running) before the bot asks whether the caller is still there "
         "(phrase still_there).",
     )
+    tool_hold_secs: float = Field(
+        1.0,
+        ge=0.3,
+        le=10,
+        description="How long a store tool may run in silence before the bot says it is "
+        "checking (phrase hold_on), and again after each such wait while it still runs.",
+    )
     silence_prompts: int = Field(
         2,
         ge=0,

@@ -10,6 +10,11 @@ failure comes back with ``say`` - a sentence in the call's language the bot can 
 Prices and totals only ever come from the catalogue: the order tool's schema has no price
 field at all (an extra field is refused), and :class:`~bot.order_desk.OrderDesk` places an
 order only after the caller confirmed the quoted basket and total in an earlier turn.
+
+A model that keeps calling store tools without answering is stopped: after
+``TOOL_CALLS_PER_TURN`` calls in one caller turn each further call is refused
+(``too_many_tools``: answer now), and after ``REFUSED_BEFORE_GIVING_UP`` refusals the call
+goes to the operators (reason ``tool_loop``) instead of leaving the caller in silence.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ PLACES_SHOWN = 3
 MAX_QUANTITY = 10  # the Store API contract's limits (docs/store-api.openapi.yaml)
 MAX_ORDER_LINES = 10
 ENDING_TOOLS = ("transfer_to_operator", "end_call")
+TOOL_CALLS_PER_TURN = 8  # an order in one turn takes 4-5 (search, product, stock, order)
+REFUSED_BEFORE_GIVING_UP = 2
 
 
 def _pattern(regex: str) -> StringConstraints:
@@ -70,6 +77,7 @@ Sku = Annotated[str, BeforeValidator(normalise_code), _pattern(r"^[A-Z]{1,4}-\d{
 Phone = Annotated[str, _pattern(r"^\+?[0-9][0-9 ()-]{8,18}[0-9]$")]
 OrderId = Annotated[str, BeforeValidator(normalise_code), _pattern(r"^[A-Z]{1,4}-\d{3,10}$")]
 EndCall = Callable[[str, dict[str, Any]], Awaitable[None]]
+GiveUp = Callable[[], Awaitable[None]]
 
 
 class _Args(BaseModel):
@@ -213,15 +221,26 @@ class StoreTools:
         call_id: Makes order idempotency keys unique per call.
         on_end: Awaited with ``(outcome, detail)`` when a tool ends the call
             (``transferred`` with the reason, or ``completed``).
+        on_tool_loop: Awaited, in a task of its own, when the model keeps calling tools
+            after being told to answer (the call should go to the operators).
     """
 
     def __init__(
-        self, client: StoreClient, prompts: PromptSet, call_id: str, on_end: EndCall
+        self,
+        client: StoreClient,
+        prompts: PromptSet,
+        call_id: str,
+        on_end: EndCall,
+        on_tool_loop: GiveUp | None = None,
     ) -> None:
         self.client = client
         self.prompts = prompts
         self.call_id = call_id
         self.on_end = on_end
+        self.on_tool_loop = on_tool_loop
+        self._turn = 0
+        self._turn_calls = 0  # store tool calls in caller turn self._turn
+        self._giving_up: asyncio.Task | None = None
         self.desk = OrderDesk()
         self._ending_must_wait = False
         self._handlers: dict[str, Callable[[Any, int], Awaitable[dict[str, Any]]]] = {
@@ -268,8 +287,30 @@ class StoreTools:
 
     async def _run(self, params: FunctionCallParams) -> None:
         turn = caller_turns(params.context.get_messages())
+        if turn != self._turn:
+            self._turn, self._turn_calls = turn, 0
+        self._turn_calls += 1
+        refused = self._turn_calls - TOOL_CALLS_PER_TURN
+        if refused > 0:
+            await self._refuse_more_tools(params, refused)
+            return
         result = await self.call(params.function_name, dict(params.arguments), turn)
         await params.result_callback(result)
+
+    async def _refuse_more_tools(self, params: FunctionCallParams, refused: int) -> None:
+        result = _refused(
+            "too_many_tools",
+            "No more store tools this turn. Answer the caller now with what you know, "
+            "or offer an operator.",
+        )
+        if refused <= REFUSED_BEFORE_GIVING_UP or self.on_tool_loop is None:
+            await params.result_callback(result)
+            return
+        if self._giving_up is None:
+            log.warning("tool loop, giving the call to the operators", calls=self._turn_calls)
+            # A task of its own: the handover interrupts the bot, which cancels this handler.
+            self._giving_up = asyncio.create_task(self.on_tool_loop())
+        await params.result_callback(result, properties=FunctionCallResultProperties(run_llm=False))
 
     async def _end(self, params: FunctionCallParams) -> None:
         name = params.function_name

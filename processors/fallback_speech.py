@@ -4,7 +4,10 @@ Sits between the TTS service and the output transport. The failure policy calls
 :meth:`FallbackSpeech.say` when a service has failed: it first interrupts whatever the bot
 was doing (cancelling the stuck LLM or TTS work and dropping queued audio), then sends the
 phrase's audio, which cannot be interrupted, followed by its text so the transcript and the
-LLM context show what the caller heard. :meth:`FallbackSpeech.end` ends the call behind it.
+LLM context show what the caller heard. :meth:`FallbackSpeech.hold` plays a phrase without
+interrupting anything (a store tool is still running): the transcript shows it, the LLM
+context does not, as it would otherwise come between the tool's call and its result.
+:meth:`FallbackSpeech.end` ends the call behind it.
 """
 
 from __future__ import annotations
@@ -35,6 +38,13 @@ class FallbackSpeech(FrameProcessor):
     async def say(self, pcm: bytes, text: str) -> None:
         """Interrupt the bot and play ``pcm`` (saying ``text``)."""
         await self.broadcast_interruption()
+        await self._play(pcm, text, to_context=True)
+
+    async def hold(self, pcm: bytes, text: str) -> None:
+        """Play ``pcm`` (saying ``text``) behind whatever is queued, interrupting nothing."""
+        await self._play(pcm, text, to_context=False)
+
+    async def _play(self, pcm: bytes, text: str, *, to_context: bool) -> None:
         frame_bytes = int(self._rate * 0.02) * 2  # whole 20 ms frames: no tail held back
         pcm += bytes(-len(pcm) % frame_bytes)
         audio = OutputAudioRawFrame(audio=pcm, sample_rate=self._rate, num_channels=1)
@@ -42,6 +52,7 @@ class FallbackSpeech(FrameProcessor):
         await self.push_frame(audio)
         spoken = TTSTextFrame(text, text_type=TextType.SENTENCE)
         spoken.interruptible = False
+        spoken.append_to_context = to_context
         await self.push_frame(spoken)
 
     async def end(self, reason: str) -> None:

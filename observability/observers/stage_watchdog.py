@@ -5,8 +5,10 @@ Deadlines (from the settings) run on the event loop's clock:
 - speech-to-text: a final transcript within ``stt_final_secs`` of the caller falling silent
   during their turn;
 - LLM: the first token (or tool call) within ``llm_first_token_secs`` of the end of the turn,
-  and again of the last tool result of a response when it asks for the model's next answer
-  (tools have their own timeouts, so a slow store never trips this);
+  and again of the moment the model is asked for its next answer after the last tool result
+  of a response (tools have their own timeouts, so a slow store never trips this). That
+  moment is the assistant aggregator's context push, not the result: the result reaches the
+  aggregator through the output transport, behind any "checking..." phrase still playing;
 - text-to-speech: the first audio within ``tts_first_audio_secs`` of the first text.
 
 It only watches: a failure is published to the ``on_failure`` event with the stage and a
@@ -24,6 +26,7 @@ from pipecat.frames.frames import (
     FunctionCallCancelFrame,
     FunctionCallResultFrame,
     FunctionCallsStartedFrame,
+    LLMContextFrame,
     LLMFullResponseEndFrame,
     LLMTextFrame,
     TranscriptionFrame,
@@ -35,6 +38,7 @@ from pipecat.frames.frames import (
     VADUserStoppedSpeakingFrame,
 )
 from pipecat.observers.base_observer import BaseObserver, FramePushed
+from pipecat.processors.frame_processor import FrameDirection
 
 STAGES = ("stt", "llm", "tts")
 
@@ -64,6 +68,7 @@ class StageWatchdog(BaseObserver):
         self._answering = False  # a turn ended and its answer has not been heard yet
         self._latched = False  # a failure was reported; quiet until the caller speaks again
         self._tools_running: set[str] = set()  # tool calls of the model's last response
+        self._llm_owed = False  # tool results are in; the model is not asked yet
         self._register_event_handler("on_failure")
         self._register_event_handler("on_answered")
 
@@ -76,6 +81,7 @@ class StageWatchdog(BaseObserver):
             self._in_user_turn = True
             self._latched = False
             self._answering = False
+            self._llm_owed = False
             # The caller talks again: pipecat cancels the answer in progress, so its
             # deadlines no longer stand (the end of this turn arms new ones).
             self._disarm("llm")
@@ -105,6 +111,10 @@ class StageWatchdog(BaseObserver):
             # pipecat asks the model again only once every result of the group is in
             last = isinstance(frame, FunctionCallResultFrame) and not self._tools_running
             if last and _asks_for_answer(frame):
+                self._llm_owed = True
+        elif isinstance(frame, LLMContextFrame) and data.direction == FrameDirection.UPSTREAM:
+            if self._llm_owed:  # the assistant aggregator asks the model with the results
+                self._llm_owed = False
                 self._arm("llm")
         elif isinstance(frame, TTSSpeakFrame):
             self._arm("tts")

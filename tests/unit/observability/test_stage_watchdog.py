@@ -7,10 +7,12 @@ from pipecat.frames.frames import (
     FunctionCallFromLLM,
     FunctionCallResultFrame,
     FunctionCallsStartedFrame,
+    LLMContextFrame,
     UserStartedSpeakingFrame,
     UserStoppedSpeakingFrame,
 )
 from pipecat.observers.base_observer import FramePushed
+from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from observability.observers.stage_watchdog import StageWatchdog
@@ -31,9 +33,14 @@ def watchdog() -> tuple[StageWatchdog, list[tuple[str, str]]]:
     return dog, failures
 
 
-async def push(dog: StageWatchdog, frame) -> None:
+async def push(dog: StageWatchdog, frame, direction=FrameDirection.DOWNSTREAM) -> None:
     processor = FrameProcessor()
-    await dog.on_push_frame(FramePushed(processor, processor, frame, FrameDirection.DOWNSTREAM, 0))
+    await dog.on_push_frame(FramePushed(processor, processor, frame, direction, 0))
+
+
+async def model_asked_again(dog: StageWatchdog) -> None:
+    """The assistant aggregator pushes the context with the results up to the LLM."""
+    await push(dog, LLMContextFrame(LLMContext()), FrameDirection.UPSTREAM)
 
 
 def result(tool_id: str) -> FunctionCallResultFrame:
@@ -58,16 +65,22 @@ async def test_no_llm_deadline_while_a_parallel_tool_still_runs():
     await dog.cleanup()
 
 
-async def test_the_llm_deadline_runs_from_the_last_result_of_the_group():
-    dog, failures = watchdog()
-    await a_turn_with_two_tools(dog)
-    await push(dog, result("a"))
-    await push(dog, result("b"))  # now the model is asked again, and must answer in time
+async def fired(failures: list) -> list:
+    """The failures once the first is reported (bounded: 100 LLM deadlines at most)."""
     for _ in range(100):
         if failures:
             break
         await asyncio.sleep(LLM_SECS)
-    assert failures == [("llm", "deadline")]
+    return failures
+
+
+async def test_the_llm_deadline_runs_from_the_last_result_of_the_group():
+    dog, failures = watchdog()
+    await a_turn_with_two_tools(dog)
+    await push(dog, result("a"))
+    await push(dog, result("b"))
+    await model_asked_again(dog)  # now the model must answer in time
+    assert await fired(failures) == [("llm", "deadline")]
     await dog.cleanup()
 
 
@@ -80,4 +93,18 @@ async def test_a_new_caller_turn_before_the_first_token_cancels_the_old_llm_dead
     await push(dog, UserStartedSpeakingFrame())
     await asyncio.sleep(LLM_SECS * 4)
     assert failures == []
+    await dog.cleanup()
+
+
+async def test_the_llm_deadline_waits_for_the_model_to_be_asked():
+    # A "checking..." phrase plays while the tools run; the results reach the assistant
+    # aggregator behind it, and only then is the model asked: the phrase is not its delay.
+    dog, failures = watchdog()
+    await a_turn_with_two_tools(dog)
+    await push(dog, result("a"))
+    await push(dog, result("b"))
+    await asyncio.sleep(LLM_SECS * 4)
+    assert failures == []
+    await model_asked_again(dog)
+    assert await fired(failures) == [("llm", "deadline")]
     await dog.cleanup()
