@@ -65,6 +65,14 @@ _SQL = {
         UPDATE {S}.calls SET ended_at = $2, duration_ms = $3, outcome = $4,
                              outcome_reason = $5, turns = $6, latency = $7
         WHERE call_uuid = $1""",
+    # The end its dead process never wrote: only for a call that has none.
+    "call_lost": f"""
+        UPDATE {S}.calls c SET ended_at = $2, outcome = 'worker_lost',
+            outcome_reason = 'process_died',
+            duration_ms = GREATEST(0, EXTRACT(EPOCH FROM ($2 - c.started_at)) * 1000)::int,
+            turns = (SELECT count(*) FROM {S}.turns t WHERE t.call_uuid = $1
+                     AND t.role = 'caller' AND t.turn_index > 0)
+        WHERE c.call_uuid = $1 AND c.outcome IS NULL""",
 }
 
 
@@ -130,6 +138,8 @@ def _args(r: Record) -> tuple[Any, ...]:
             r["turns"],
             json.dumps(r["latency"]),
         )
+    if kind == "call_lost":
+        return (call, _time(r["ended_at"]))
     raise ValueError(f"unknown record kind {kind!r}")
 
 

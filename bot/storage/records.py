@@ -2,7 +2,8 @@
 
 A call produces a stream of records as it goes: ``call_started``, a ``turn`` per caller or
 bot line once it is complete, a ``tool_call`` per finished tool, a ``handoff`` when it goes to
-an operator, and ``call_ended`` with the outcome and a latency summary. Each record is a dict
+an operator, and ``call_ended`` with the outcome and a latency summary (or, when the process
+serving it died, ``call_lost`` from the process that found its journal). Each record is a dict
 with a ``kind``; writing one twice changes nothing (the database upserts by its key), so a
 retry after an outage, or a replay of the spill file, never duplicates a row.
 
@@ -172,6 +173,11 @@ def call_ended(
         "turns": sum(1 for t in turns if t.index > 0 and t.user_text),
         "latency": latency_summary(turns),
     }
+
+
+def call_lost(call_uuid: str, *, ended_at: str) -> Record:
+    """A call whose process died mid-call (outcome ``worker_lost``); a no-op once it ended."""
+    return {"kind": "call_lost", "call_uuid": call_uuid, "ended_at": ended_at}
 
 
 def latency_summary(turns: list[Turn]) -> dict[str, dict[str, float | int]]:

@@ -4,14 +4,21 @@ A call hands each record to :meth:`RecordWriter.submit`, which never blocks on t
 and never raises: the audio path does not wait for it. One background task writes records
 in order, in batches. While PostgreSQL is unreachable the records stay in memory (up to
 ``buffer`` of them) and the task retries with backoff; beyond that they are appended to a
-spill file, and written from there once the database is back. On shutdown whatever could
-not be written goes to a spill file too, and the next process to start writes it. Records
-are idempotent, so writing one twice (a replay after a crash mid-batch) changes nothing.
+spill file, and written from there once the database is back. Records are idempotent, so
+writing one twice (a replay after a crash mid-batch) changes nothing.
 
-Spill files (``<spill_dir>/records-<pid>-<run>-{a,b}.jsonl``, mode 0600: they hold
-transcripts) are owned through an exclusive ``flock``: a live writer holds its own, a
-crashed one's is released by the kernel, and a new writer adopts exactly the files it can
-lock - so two processes never replay the same file, and a reused process id does not matter.
+Nothing lives only in memory: every record kept there is first appended to the process's
+journal (write-ahead; one ``write`` to the page cache, no ``fsync``: it survives the process
+being killed, not the machine losing power). The journal is emptied whenever memory is,
+keeping only the ``call_started`` of the calls still in progress. So a process that dies,
+even by SIGKILL, leaves its unwritten records and its open calls behind: the next writer to
+start writes the records and ends each open call as ``worker_lost`` (``call_lost``). A clean
+shutdown leaves the journal too when the database could not take everything in time.
+
+Journal and spill files (``<spill_dir>/records-<pid>-<run>-{a,b}.jsonl``, mode 0600: they
+hold transcripts) are owned through an exclusive ``flock``: a live writer holds its own, a
+dead one's is released by the kernel, and a new writer adopts exactly the files it can lock
+- so two processes never replay the same file, and a reused process id does not matter.
 
 A record the database refuses for what it contains (an integrity or data error, or one that
 cannot even be turned into SQL) would block the queue forever; it is set aside in
@@ -32,6 +39,7 @@ from pathlib import Path
 
 import asyncpg
 
+from bot.storage import records
 from bot.storage.database import RecordError
 from bot.storage.records import Record
 from observability.logging import get_logger
@@ -58,7 +66,7 @@ class _SpillFile:
         if self._lock is not None:
             return True
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -66,6 +74,11 @@ class _SpillFile:
             return False
         self._lock = fd
         return True
+
+    @property
+    def owned(self) -> bool:
+        """Whether this process holds the file's lock."""
+        return self._lock is not None
 
     def release(self) -> None:
         """Give up ownership (the process's end does it too)."""
@@ -81,13 +94,39 @@ class _SpillFile:
             return 0
 
     def append(self, records: list[Record]) -> None:
-        lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+        self.append_lines(b"".join(map(_line, records)))
+
+    def append_lines(self, lines: bytes) -> None:
+        """Append encoded lines, through the owner's descriptor when this process owns it."""
+        if self._lock is not None:
+            _write_all(self._lock, lines)
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(fd, lines)
+            _write_all(fd, lines)
         finally:
             os.close(fd)
+
+    def reset(self, lines: bytes) -> None:
+        """Empty the (owned) file and leave only ``lines`` in it."""
+        assert self._lock is not None
+        os.ftruncate(self._lock, 0)
+        if lines:
+            _write_all(self._lock, lines)
+
+    def read_all(self) -> list[Record]:
+        """Every readable record in the file (a torn or unreadable line is left out)."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return []
+        found = []
+        for line in data.splitlines(keepends=True):
+            if line.endswith(b"\n"):
+                with contextlib.suppress(ValueError):
+                    found.append(json.loads(line))
+        return found
 
     def peek(self, limit: int) -> tuple[list[Record], int]:
         """Up to ``limit`` records from the read position, and the offset after them."""
@@ -111,9 +150,32 @@ class _SpillFile:
         return records, offset
 
     def remove(self) -> None:
-        self.path.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # gone, or never was
+            self.path.unlink()
         self.offset = 0
         self.release()
+
+
+def _line(record: Record) -> bytes:
+    return (json.dumps(record, ensure_ascii=False) + "\n").encode()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _open_calls(found: list[Record]) -> list[str]:
+    """The calls in ``found`` that started and never ended, in the order they started."""
+    open_calls: dict[str, None] = {}
+    for record in found:
+        kind, call = record.get("kind"), record.get("call_uuid")
+        if kind == "call_started":
+            open_calls[call] = None
+        elif kind in ("call_ended", "call_lost"):
+            open_calls.pop(call, None)
+    return list(open_calls)
 
 
 class RecordWriter:
@@ -145,6 +207,9 @@ class RecordWriter:
         run = f"records-{os.getpid()}-{time.time_ns():x}"
         self._run_name = run
         self._spill = _SpillFile(spill_dir / f"{run}-b.jsonl")
+        self._journal = _SpillFile(spill_dir / f"{run}-a.jsonl")  # what memory holds
+        self._journal_whole = True  # the journal holds every record memory holds
+        self._open: dict[str, bytes] = {}  # call_started lines of the calls in progress
         self._spilling = False  # records go to the spill file until it is drained
         self._backlog: list[_SpillFile] = []
         self._wake = asyncio.Event()
@@ -161,6 +226,12 @@ class RecordWriter:
 
     def submit(self, record: Record) -> None:
         """Queue ``record`` for writing; returns at once and never raises."""
+        kind = record.get("kind")
+        if kind == "call_started":
+            with contextlib.suppress(TypeError, ValueError):
+                self._open[record["call_uuid"]] = _line(record)
+        elif kind == "call_ended":
+            self._open.pop(record.get("call_uuid"), None)  # type: ignore[arg-type]
         if self._spilling or len(self._memory) >= self._buffer:
             try:
                 self._spill.lock()  # ours for as long as this process lives
@@ -174,9 +245,38 @@ class RecordWriter:
                 self._spilling = True
                 self.spilled += 1
         else:
+            self._journal_append(record)
             self._memory.append(record)
         self._idle.clear()
         self._wake.set()
+
+    def _journal_append(self, record: Record) -> None:
+        if not self._journal_whole:
+            return  # it lacks records memory holds; it starts afresh once memory is written
+        try:
+            self._journal.lock()  # ours for as long as this process lives
+            self._journal.append([record])
+        except Exception as e:  # a full disk, a read-only folder: memory still has it
+            self._journal_whole = False
+            log.error(
+                "record journal not writable, records in memory only until it is",
+                error=type(e).__name__,
+            )
+
+    def _journal_reset(self) -> None:
+        """Memory is written: the journal keeps only the calls still in progress."""
+        try:
+            if not self._journal.lock():
+                return
+            self._journal.reset(b"".join(self._open.values()))
+        except Exception as e:
+            if self._journal_whole:
+                log.error("record journal not writable", error=type(e).__name__)
+            self._journal_whole = False
+            return
+        if not self._journal_whole:
+            self._journal_whole = True
+            log.info("record journal writable again")
 
     @property
     def pending(self) -> int:
@@ -199,9 +299,24 @@ class RecordWriter:
                 self._backlog.append(left)
         if self._backlog:
             log.info("writing records left by an earlier run", files=len(self._backlog))
+            self._end_lost_calls()
             self._idle.clear()
             self._wake.set()
         self._task = asyncio.create_task(self._run(), name="record-writer")
+
+    def _end_lost_calls(self) -> None:
+        """Calls that started in the adopted files and never ended: their process died."""
+        found = [r for spill in self._backlog for r in spill.read_all()]
+        lost = _open_calls(found)
+        if not lost:
+            return
+        at = records.now_iso()
+        try:
+            self._backlog[-1].append([records.call_lost(call, ended_at=at) for call in lost])
+        except Exception as e:
+            log.error("calls of a dead process not closed", error=type(e).__name__)
+            return
+        log.warning("calls ended by a process that died, recorded as lost", calls=len(lost))
 
     async def flush(self, timeout: float) -> bool:
         """Wait until every queued record is written; False if ``timeout`` passed first."""
@@ -220,16 +335,19 @@ class RecordWriter:
                 await self._task
             self._task = None
         if self._memory:
-            # Older than anything in this run's spill file: a name that sorts first.
-            leftover = _SpillFile(self._dir / f"{self._run_name}-a.jsonl")
+            # The journal (older than anything in the spill file) holds them already, unless
+            # it could not be written: then try once more.
             try:
-                leftover.append(list(self._memory))
+                if not self._journal_whole and self._journal.lock():
+                    self._journal.reset(b"".join(map(_line, self._memory)))
                 log.warning("records kept for the next start", records=len(self._memory))
             except Exception as e:
                 self.lost += len(self._memory)
                 log.error("records lost at shutdown", error=type(e).__name__)
             self._memory.clear()
-        for spill in (*self._backlog, self._spill):
+        elif self._journal.owned and not self._open:
+            self._journal.remove()  # nothing left in it
+        for spill in (*self._backlog, self._spill, self._journal):
             spill.release()
 
     # The writing task
@@ -289,6 +407,8 @@ class RecordWriter:
             def done_memory() -> None:
                 for _ in batch:
                     self._memory.popleft()
+                if not self._memory:
+                    self._journal_reset()
 
             return batch, done_memory
         for spill in (*self._backlog, self._spill):

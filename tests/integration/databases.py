@@ -45,6 +45,16 @@ class ScratchDatabase:
         finally:
             await conn.close()
 
+    async def outcome(self, call_uuid: object) -> str | None:
+        """The outcome stored for a call (None while it has none, or no row)."""
+        conn = await asyncpg.connect(self.owner_dsn)
+        try:
+            return await conn.fetchval(
+                "SELECT outcome FROM callproc.calls WHERE call_uuid = $1", call_uuid
+            )
+        finally:
+            await conn.close()
+
 
 def start_servers(root: Path) -> tuple[EmbeddedPostgres, EmbeddedRedis]:
     """Start both servers and prepare the template database (for a session fixture)."""

@@ -126,7 +126,7 @@ async def supervised(
 
 
 async def test_calls_share_the_workers_a_full_service_refuses_and_a_dead_worker_is_replaced(
-    supervised: Supervised,
+    supervised: Supervised, database: ScratchDatabase
 ) -> None:
     workers = supervised.workers()
     assert len(workers) == 2
@@ -172,6 +172,14 @@ async def test_calls_share_the_workers_a_full_service_refuses_and_a_dead_worker_
     await _until(lambda: supervised.get("/health/ready")[0] == 200, START_SECS, "readiness")
     again = await supervised.call(1.0)
     assert again.ended_by == "caller" and again.arrivals
+
+    # Nothing the killed worker knew is lost: its replacement found the journal, and the
+    # call it was serving is ended in PostgreSQL as lost, while the survivor's has its own.
+    for call, outcome in ((lost, "worker_lost"), (survivor, "caller_hangup")):
+        deadline = time.monotonic() + 10  # the writers write in the background
+        while await database.outcome(call.call_id) != outcome:
+            assert time.monotonic() < deadline, f"{call.call_id}: no {outcome} stored"
+            await asyncio.sleep(0.1)
 
 
 async def test_sigterm_refuses_new_calls_and_lets_the_calls_in_progress_finish(

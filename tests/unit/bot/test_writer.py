@@ -9,6 +9,10 @@ import asyncio
 import fcntl
 import json
 import os
+import signal
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import asyncpg
@@ -45,15 +49,33 @@ def writer(db: ScriptedDatabase, tmp_path: Path, buffer: int = 100) -> RecordWri
     return RecordWriter(db.apply, spill_dir=tmp_path, buffer=buffer, retry_max_secs=0.02)
 
 
-async def test_records_are_written_in_order():
+async def test_records_are_written_in_order(tmp_path: Path):
     db = ScriptedDatabase()
-    w = writer(db, Path("/nonexistent"))
+    w = writer(db, tmp_path)
     w.start()
     for r in records(500):
         w.submit(r)
     assert await w.flush(5)
     assert [r["n"] for r in db.rows] == list(range(500))
     assert w.written == 500 and w.healthy
+    await w.close()
+
+
+async def test_a_spill_folder_that_cannot_be_written_loses_nothing_while_the_database_is_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+):
+    (tmp_path / "a-file").write_text("")  # a full disk or a read-only folder, as root sees it
+    db = ScriptedDatabase()
+    w = writer(db, tmp_path / "a-file" / "spill")
+    w.start()
+    for r in records(50):
+        w.submit(r)
+    assert await w.flush(5)
+    w.submit({"kind": "turn", "n": 50})  # after a failed journal reset too
+    assert await w.flush(5)
+    assert [r["n"] for r in db.rows] == list(range(51)) and w.lost == 0
+    out, err = capsys.readouterr()  # structlog prints unless the service configured logging
+    assert (out + err + caplog.text).count("journal not writable") == 1  # once, not per record
     await w.close()
 
 
@@ -69,8 +91,10 @@ async def test_an_outage_keeps_the_records_and_they_land_when_it_ends(tmp_path: 
     db.down = False
     assert await w.flush(5)
     assert [r["n"] for r in db.rows] == list(range(30)) and w.healthy
-    assert list(tmp_path.iterdir()) == []  # never needed to spill
+    assert list(tmp_path.glob("*-b.jsonl")) == []  # never needed to spill
+    assert all(p.stat().st_size == 0 for p in tmp_path.iterdir())  # journal emptied
     await w.close()
+    assert list(tmp_path.iterdir()) == []
 
 
 async def test_beyond_the_buffer_records_spill_to_disk_and_keep_their_order(tmp_path: Path):
@@ -81,7 +105,7 @@ async def test_beyond_the_buffer_records_spill_to_disk_and_keep_their_order(tmp_
     for r in records(25):
         w.submit(r)
     assert w.pending == 10 and w.spilled == 15
-    (spill,) = tmp_path.glob("records-*.jsonl")
+    (spill,) = tmp_path.glob("records-*-b.jsonl")
     assert len(spill.read_text().splitlines()) == 15
     db.down = False
     assert await w.flush(5)
@@ -196,3 +220,76 @@ async def test_a_torn_last_line_in_a_left_spill_file_is_set_aside(tmp_path: Path
     (aside,) = [json.loads(line) for line in (tmp_path / "rejected.jsonl").open()]
     assert aside == {"unfinished_line": '{"kind": "tu'}
     await w.close()
+
+
+def killed_writer(tmp_path: Path, *, database_up: bool, submitted: list[dict]) -> None:
+    """A writer in a process of its own is given ``submitted``, then killed with SIGKILL."""
+    script = textwrap.dedent(f"""
+        import asyncio, json, sys
+        from pathlib import Path
+        from bot.storage.writer import RecordWriter
+
+        async def apply(batch):
+            if not {database_up}:
+                raise ConnectionRefusedError("database down")
+
+        async def main():
+            w = RecordWriter(apply, spill_dir=Path({str(tmp_path)!r}), retry_max_secs=0.05)
+            w.start()
+            for record in json.loads(sys.argv[1]):
+                w.submit(record)
+            await w.flush(0.5)
+            print("submitted", flush=True)
+            await asyncio.sleep(60)
+
+        asyncio.run(main())
+    """)
+    proc = subprocess.Popen(  # a real process, really killed: nothing else stands in for it
+        [sys.executable, "-c", script, json.dumps(submitted)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        assert "submitted\n" in iter(proc.stdout.readline, ""), "the writer's process failed"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+
+
+def call_records(call: str, *, ended: bool) -> list[dict]:
+    started = {"kind": "call_started", "call_uuid": call, "n": f"{call} started"}
+    turn = {"kind": "turn", "call_uuid": call, "n": f"{call} turn"}
+    done = {"kind": "call_ended", "call_uuid": call, "n": f"{call} ended"}
+    return [started, turn, done] if ended else [started, turn]
+
+
+async def test_a_killed_process_leaves_its_unwritten_records_and_open_calls_behind(
+    tmp_path: Path,
+):
+    # The database is down: everything is still in the killed process's memory.
+    submitted = call_records("a", ended=False) + call_records("b", ended=True)
+    killed_writer(tmp_path, database_up=False, submitted=submitted)
+    db = ScriptedDatabase()
+    later = writer(db, tmp_path)
+    later.start()
+    assert await later.flush(5)
+    assert db.rows[: len(submitted)] == submitted
+    (lost,) = db.rows[len(submitted) :]  # "b" ended; "a" was cut off by the kill
+    assert lost["kind"] == "call_lost" and lost["call_uuid"] == "a" and lost["ended_at"]
+    assert list(tmp_path.iterdir()) == []
+    await later.close()
+
+
+async def test_once_written_the_journal_keeps_only_the_calls_in_progress(tmp_path: Path):
+    submitted = call_records("a", ended=False) + call_records("b", ended=True)
+    killed_writer(tmp_path, database_up=True, submitted=submitted)
+    (journal,) = tmp_path.glob("records-*-a.jsonl")
+    assert [json.loads(line) for line in journal.open()] == submitted[:1]
+    db = ScriptedDatabase()
+    later = writer(db, tmp_path)
+    later.start()
+    assert await later.flush(5)
+    assert [(r["kind"], r["call_uuid"]) for r in db.rows] == [
+        ("call_started", "a"),  # written before; writing it again changes nothing
+        ("call_lost", "a"),
+    ]
+    await later.close()
