@@ -4,8 +4,11 @@ Input: caller audio becomes ``InputAudioRawFrame`` (resampled to the pipeline ra
 Asterisk sends another rate), DTMF becomes ``InputDTMFFrame``; the end of the caller's stream
 (hangup, reset, malformed data, a peer the kernel gave up on, nothing at all past the read
 timeout) cancels the call's worker. A quiet socket is not a hangup: Asterisk sends nothing
-while a caller on a silence-suppressing trunk is quiet, and closes the socket itself when
-the caller hangs up; the voice pipeline asks a quiet caller first (``SilenceWatch``).
+while a caller on a silence-suppressing trunk (or a channel without media) is quiet, and
+closes the socket itself when the caller hangs up; the voice pipeline asks a quiet caller
+first (``SilenceWatch``). Such gaps reach the pipeline as silence: after ``GAP_FILL_SECS``
+without a frame, silence frames stand in for the time that passed, so VAD hears the caller
+stop on time and speech-to-text keeps receiving audio (Google ends a stream that gets none).
 
 Output: bot audio is cut into 20 ms frames and sent on the process's 20 ms frame clock, on
 each call's own real-time timeline (:class:`~transports.audiosocket.pacer.Pacer`), with
@@ -21,6 +24,7 @@ taking frames for pipecat's write timeout is dropped (``peer_not_reading``).
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable
@@ -58,6 +62,7 @@ log = get_logger("transports.audiosocket.transport")
 PENDING_FRAMES = 2  # frames accepted from pipecat ahead of the sender (on top of the lead)
 TICK_SLACK_SECS = FRAME_SECS / 2  # a frame due within half a frame of a tick goes with it
 BACKLOG_FRAMES = 25  # frames the kernel has not taken before the peer counts as stalled
+GAP_FILL_SECS = 0.1  # no frame from the caller this long: silence stands in for the gap
 
 
 class AudioSocketParams(TransportParams):
@@ -111,9 +116,22 @@ class AudioSocketInputTransport(BaseInputTransport):
     async def _read_loop(self) -> None:
         connection = self._transport.connection
         reason = "caller_hangup"
+        heard_at = filled_to = time.monotonic()  # last message; caller audio pushed up to
         try:
-            while (message := await connection.receive(timeout=self._read_timeout)) is not None:
+            while True:
+                try:
+                    message = await connection.receive(timeout=GAP_FILL_SECS)
+                except TimeoutError:
+                    now = time.monotonic()
+                    if now - heard_at >= self._read_timeout:
+                        raise
+                    filled_to = await self._fill_gap(filled_to, now)
+                    continue
+                if message is None:
+                    break
+                heard_at = time.monotonic()
                 if isinstance(message, Audio):
+                    filled_to = heard_at
                     await self._push_audio(message)
                 elif isinstance(message, Dtmf):
                     await self._push_dtmf(message.digit)
@@ -137,6 +155,16 @@ class AudioSocketInputTransport(BaseInputTransport):
         self._reader = None
         await self._transport.caller_gone(reason)
         await self.push_frame(CancelWorkerFrame(reason=reason), FrameDirection.UPSTREAM)
+
+    async def _fill_gap(self, since: float, now: float) -> float:
+        """Push silence for the whole frames between ``since`` and ``now``; return the new mark."""
+        frames = int((now - since) / FRAME_SECS)
+        silence = bytes(int(self.sample_rate * FRAME_SECS) * 2)
+        for _ in range(frames):
+            await self.push_frame(
+                InputAudioRawFrame(audio=silence, sample_rate=self.sample_rate, num_channels=1)
+            )
+        return since + frames * FRAME_SECS
 
     async def _push_audio(self, message: Audio) -> None:
         pcm = message.pcm

@@ -1,0 +1,86 @@
+"""The transport's input over real sockets: a caller leg that sends nothing while quiet.
+
+A channel without media, or a trunk with silence suppression, sends no frames while the
+caller is quiet (seen on a live Asterisk: a Local channel in ``Wait()``). Without audio,
+pipecat's VAD never hears the caller stop (it forces a stop late) and Google ends the
+recognition stream for lack of audio, which the failure policy takes for an STT failure.
+"""
+
+import asyncio
+import uuid
+
+import pytest
+from pipecat.frames.frames import Frame, InputAudioRawFrame
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.workers.runner import WorkerRunner
+
+from transports.audiosocket.codec import Audio
+from transports.audiosocket.connection import AudioSocketConnection
+from transports.audiosocket.transport import AudioSocketParams, AudioSocketTransport
+
+pytestmark = pytest.mark.integration
+
+RATE = 8000
+SPOKEN_FRAMES = 10
+QUIET_SECS = 1.0
+
+
+class HeardAudio(FrameProcessor):
+    """Keeps the caller audio the pipeline receives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames: list[bytes] = []
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InputAudioRawFrame):
+            self.frames.append(frame.audio)
+        await self.push_frame(frame, direction)
+
+
+async def test_a_caller_leg_that_goes_quiet_without_frames_is_heard_as_silence():
+    accepted: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await accepted.put((reader, writer))
+
+    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    peer_reader, peer_writer = await asyncio.open_connection("127.0.0.1", port)
+    peer = AudioSocketConnection(peer_reader, peer_writer, expect_call_id=False, max_payload=4096)
+    reader, writer = await accepted.get()
+
+    connection = AudioSocketConnection(reader, writer, expect_call_id=False, max_payload=4096)
+    params = AudioSocketParams(read_timeout_secs=60.0)
+    transport = AudioSocketTransport(connection, uuid.uuid4(), params)
+    heard = HeardAudio()
+    worker = PipelineWorker(
+        Pipeline([transport.input(), heard, transport.output()]),
+        params=PipelineParams(audio_in_sample_rate=RATE, audio_out_sample_rate=RATE),
+        enable_rtvi=False,
+        idle_timeout_secs=None,
+    )
+    runner = WorkerRunner(handle_sigint=False, handle_sigterm=False)
+    await runner.add_workers(worker)
+    running = asyncio.create_task(runner.run())
+    spoken = b"\x10\x00" * (RATE // 50)
+    try:
+        for _ in range(SPOKEN_FRAMES):  # the caller speaks 200 ms, then the leg sends nothing
+            await peer.send(Audio(rate=RATE, pcm=spoken))
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(QUIET_SECS)
+        filled = heard.frames[SPOKEN_FRAMES:]
+        print(f"\n{len(filled)} frames of silence in {QUIET_SECS} s without frames")
+        # ~50 frames: a filled gap trails the quiet line by at most a tenth of a second
+        # (generous bounds: the machine may be busy, but the gap must be filled).
+        assert len(filled) >= 0.5 * QUIET_SECS / 0.02
+        assert all(frame == bytes(len(spoken)) for frame in filled)
+        assert heard.frames[:SPOKEN_FRAMES] == [spoken] * SPOKEN_FRAMES
+    finally:
+        await peer.close()
+        await worker.cancel()
+        running.cancel()
+        server.close()
