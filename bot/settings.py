@@ -76,15 +76,16 @@ class AudioSocketSettings(BaseModel):
         2.0, gt=0, le=30, description="Time allowed for the call UUID, the first message."
     )
     first_audio_secs: float = Field(
-        3.0,
+        1.5,
         ge=0,
-        le=30,
+        lt=2,
         description="Time allowed after the call UUID for the first frame; only then does the "
         "connection count as a call (a peer that sends a UUID and nothing holds no call slot). "
         "A call without it is refused with a hangup, so the dialplan sends it to the "
-        "operators. Asterisk sends the channel's audio at once; a trunk with silence "
-        "suppression sends nothing until the caller speaks: turn that off towards AudioSocket, "
-        "or set 0 to admit calls on the UUID alone.",
+        "operators. Under 2 s: Asterisk's AudioSocket() gives up after 2 s with no frame either "
+        "way and hangs the caller up. Asterisk sends the channel's audio at once; a trunk with "
+        "silence suppression sends nothing until the caller speaks: turn that off towards "
+        "AudioSocket, or set 0 to admit calls on the UUID alone.",
     )
     max_waiting_per_peer: int = Field(
         100,

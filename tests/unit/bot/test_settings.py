@@ -41,6 +41,7 @@ def test_the_sample_rate_can_be_set(rate: int, monkeypatch: pytest.MonkeyPatch) 
         ("CALLPROC_AUDIOSOCKET__SAMPLE_RATE", "44100", "8000 or 16000"),
         ("CALLPROC_AUDIOSOCKET__OUTPUT_LEAD_FRAMES", "5", "less than or equal to 3"),
         ("CALLPROC_AUDIOSOCKET__MAX_CALLS", "0", "greater than or equal to 1"),
+        ("CALLPROC_AUDIOSOCKET__FIRST_AUDIO_SECS", "3", "less than 2"),
         ("CALLPROC_LOG_LEVEL", "LOUD", "'DEBUG', 'INFO', 'WARNING' or 'ERROR'"),
         ("CALLPROC_LOG_FORMAT", "xml", "'json' or 'console'"),
         ("CALLPROC_DRAIN_SECS", "-1", "greater than or equal to 0"),
