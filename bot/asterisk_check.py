@@ -5,7 +5,8 @@ http.conf, ari.conf and pjsip.conf (and the fail2ban jail, if given) and reports
 break calls or weaken the PBX: a port or queue that differs from the service's settings, a
 ``Goto`` to a context that does not exist, an inbound context that some callers' numbers
 (``+380...``, ``s`` from a trunk without DID) do not reach, a URL the service does not
-serve, a manager user with more rights than it needs, a service listening beyond loopback,
+serve, a ``Dial(AudioSocket/...)`` (16 kHz) that would hang up the caller when the bot hangs
+up, a manager user with more rights than it needs, a service listening beyond loopback,
 a SIP trunk without an address allow-list, a module the dialplan needs that modules.conf
 does not load (with ``autoload = no``) or refuses (``noload``), the queue's music-on-hold
 class missing from musiconhold.conf, and every password still a ``CHANGE_ME`` placeholder or
@@ -49,6 +50,12 @@ REQUIRED_MODULES = {
     "app_queue.so": "Queue()",
     "app_playback.so": "Playback()",
     "res_musiconhold.so": "the queue's music on hold",
+}
+# 16 kHz takes Dial(AudioSocket/host:port/uuid/c(slin16),,g) in place of AudioSocket().
+DIAL_MODULES = {
+    "app_dial.so": "Dial(AudioSocket/...)",
+    "chan_audiosocket.so": "Dial(AudioSocket/...)",
+    "codec_resample.so": "slin16 to and from the caller's 8 kHz codec",
 }
 
 
@@ -113,7 +120,11 @@ def check(
     findings += _http(parsed.get("http.conf"))
     findings += _ari(parsed.get("ari.conf"))
     findings += _pjsip(parsed.get("pjsip.conf"))
-    findings += _modules(parsed.get("modules.conf"))
+    dials = any(
+        "Dial(AudioSocket/" in re.split(r"(?<!\\);", line, maxsplit=1)[0]
+        for line in files.get("extensions.conf", "").splitlines()
+    )
+    findings += _modules(parsed.get("modules.conf"), DIAL_MODULES if dials else {})
     findings += _music_on_hold(parsed.get("musiconhold.conf"), parsed.get("queues.conf"), queue)
     if fail2ban is not None:
         findings += _fail2ban(parse(fail2ban))
@@ -176,11 +187,43 @@ def _extensions(
                         "exten => s,1,...",
                     )
                 )
+    for args in _app_arguments(text, "Dial"):
+        if args[0].startswith("AudioSocket/") and "g" not in (args[2] if len(args) > 2 else ""):
+            out.append(
+                Finding(
+                    "error",
+                    name,
+                    "Dial(AudioSocket/...) without the g option: when the bot hangs up, "
+                    "Asterisk hangs up the caller instead of going on to the handoff lookup "
+                    "(seen on Asterisk 22): end it with ,,g)",
+                )
+            )
     if "AudioSocket(" in text and "${CALLPROC_AUDIOSOCKET_PORT}" not in text:
         out.append(Finding("error", name, "AudioSocket() does not use CALLPROC_AUDIOSOCKET_PORT"))
     if "hashcompat" not in text:
         out.append(Finding("error", name, "CURLOPT(hashcompat)=yes is needed to read the handoff"))
     return out
+
+
+def _app_arguments(text: str, app: str) -> list[list[str]]:
+    """The arguments of every ``app(...)`` call in ``text``, split at top-level commas."""
+    calls = []
+    for start in (m.end() for m in re.finditer(rf"\b{app}\(", text)):
+        args, current, depth = [], "", 0
+        for char in text[start:]:
+            if char == "(":
+                depth += 1
+            elif char == ")":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif char == "," and depth == 0:
+                args.append(current)
+                current = ""
+                continue
+            current += char
+        calls.append([*args, current])
+    return calls
 
 
 def extension_matches(pattern: str, extension: str) -> bool:
@@ -284,7 +327,7 @@ def _pjsip(conf: dict[str, list[Section]] | None) -> list[Finding]:
     return out
 
 
-def _modules(conf: dict[str, list[Section]] | None) -> list[Finding]:
+def _modules(conf: dict[str, list[Section]] | None, extra: dict[str, str]) -> list[Finding]:
     """Every module the dialplan needs is loaded (or autoloaded) and none is refused."""
     if conf is None:
         return []  # autoload = yes is the default; `module show` is the check then
@@ -293,7 +336,7 @@ def _modules(conf: dict[str, list[Section]] | None) -> list[Finding]:
     loaded = {v for k, v in section if k in ("load", "preload", "require", "preload-require")}
     refused = set(_values(section, "noload"))
     out = []
-    for module, purpose in REQUIRED_MODULES.items():
+    for module, purpose in {**REQUIRED_MODULES, **extra}.items():
         if module in refused:
             out.append(Finding("error", "modules.conf", f"noload = {module}, needed for {purpose}"))
         elif not autoload and module not in loaded:

@@ -94,6 +94,28 @@ def test_each_mistake_is_named(name, old, new, complaint):
     assert any(complaint in e for e in errors), errors
 
 
+AUDIOSOCKET_APP = "n,AudioSocket(${CALLPROC_UUID},${CALLPROC_HOST}:${CALLPROC_AUDIOSOCKET_PORT})"
+DIAL_16K = (
+    "n,Dial(AudioSocket/${CALLPROC_HOST}:${CALLPROC_AUDIOSOCKET_PORT}/${CALLPROC_UUID}/c(slin16)"
+)
+
+
+def test_16_khz_needs_dial_with_the_g_option_and_its_modules():
+    # Seen on Asterisk 22.10: without g, the bot's hangup ends Dial() and hangs up the caller.
+    files = read_folder(ASTERISK)
+    notes = (ASTERISK / "modules.conf.notes").read_text()
+    files["modules.conf"] = notes
+    shipped = files["extensions.conf"]
+    files["extensions.conf"] = shipped.replace(AUDIOSOCKET_APP, DIAL_16K + ")")
+    errors = [str(f) for f in findings(files) if f.level == "error"]
+    assert any("without the g option" in e for e in errors), errors
+    files["extensions.conf"] = shipped.replace(AUDIOSOCKET_APP, DIAL_16K + ",,g)")
+    assert [f for f in findings(files) if f.level == "error"] == []
+    files["modules.conf"] = notes.replace("load = chan_audiosocket.so\n", "")
+    errors = [str(f) for f in findings(files) if f.level == "error"]
+    assert any("chan_audiosocket.so is not loaded" in e for e in errors), errors
+
+
 def test_the_module_list_loads_everything_the_dialplan_needs():
     files = read_folder(ASTERISK)
     files["modules.conf"] = (ASTERISK / "modules.conf.notes").read_text()  # autoload = no
