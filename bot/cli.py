@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
 import sys
 from pathlib import Path
@@ -162,7 +163,27 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     except RuntimeError as exc:  # e.g. a worker that could not start
         print(f"callproc serve: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
+            raise
+        print(f"callproc serve: {exc}\n{_port_advice(settings, str(exc))}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _port_advice(settings: Settings, error: str) -> str:
+    """Which setting to change when a port cannot be bound (the error names the address)."""
+    ports = {
+        "CALLPROC_HTTP__PORT": settings.http.port,
+        "CALLPROC_AUDIOSOCKET__PORT": settings.audiosocket.port,
+    }
+    named = [f"{var} (now {port})" for var, port in ports.items() if f", {port})" in error]
+    named = named or [f"{var} (now {port})" for var, port in ports.items()]
+    return (
+        "another process holds that address (an earlier callproc serve?): stop it, or set "
+        + " or ".join(named)
+        + " (and the host in CALLPROC_HTTP__HOST / CALLPROC_AUDIOSOCKET__HOST)"
+    )
 
 
 def _prepare_multiprocess_metrics(data_dir: Path) -> None:

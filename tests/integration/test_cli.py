@@ -188,3 +188,28 @@ def test_bad_setting_stops_start_up_with_one_clear_line(tmp_path: Path) -> None:
     assert "CALLPROC_AUDIOSOCKET__PORT='ninety'" in proc.stderr
     assert "valid integer" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_port_in_use_stops_start_up_with_the_setting_to_change(tmp_path: Path) -> None:
+    with socket.socket() as taken:  # another process (an earlier serve, say) holds the port
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            [*CALLPROC, "serve"],
+            env=_env(
+                CALLPROC_PIPELINE="echo",
+                CALLPROC_WORKERS="1",
+                CALLPROC_HTTP__HOST="127.0.0.1",
+                CALLPROC_HTTP__PORT=str(port),
+                CALLPROC_AUDIOSOCKET__HOST="127.0.0.1",
+                CALLPROC_AUDIOSOCKET__PORT=str(_free_port()),
+            ),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert proc.returncode == 2, proc.stderr
+    assert f"CALLPROC_HTTP__PORT (now {port})" in proc.stderr
+    assert "Traceback" not in proc.stderr

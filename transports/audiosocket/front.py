@@ -73,7 +73,12 @@ class AudioSocketFront:
         family, kind, proto, _, address = infos[0]
         listener = socket.socket(family, kind, proto)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(address)
+        try:
+            listener.bind(address)
+        except OSError as exc:  # say which address, as asyncio's own servers do
+            listener.close()
+            message = f"cannot bind on address {address!r}: {exc.strerror}"
+            raise OSError(exc.errno, message) from None
         listener.listen(512)
         listener.setblocking(False)
         self._listener = listener
