@@ -262,6 +262,7 @@ class StoreTools:
             llm.register_function(name, self._run, timeout_secs=budget)
         for name in ENDING_TOOLS:
             llm.register_function(name, self._end, cancel_on_interruption=False)
+        llm.register_function(None, self._run)  # any other name the model makes up
         listeners = getattr(llm, "tool_group_listeners", None)
         if listeners is not None:
             listeners.append(self._note_tool_group)
@@ -273,6 +274,8 @@ class StoreTools:
 
     async def call(self, name: str, arguments: dict[str, Any], turn: int) -> dict[str, Any]:
         """Run tool ``name`` as the model asked; always returns a result for the model."""
+        if name not in _ARGS:  # pipecat would answer a made-up tool as a success
+            return _refused("unknown_tool", "No such tool. Use only the tools you were given.")
         try:
             args = _ARGS[name].model_validate(arguments)
         except ValidationError as e:

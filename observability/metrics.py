@@ -63,6 +63,16 @@ REASONS = (
     "other",
     "none",
 )
+TOOLS = (  # bot/tools.py's tools; a name the model makes up is counted as "other"
+    "search_products",
+    "get_product",
+    "check_availability",
+    "create_order",
+    "get_order_status",
+    "transfer_to_operator",
+    "end_call",
+    "other",
+)
 TOOL_STATUSES = (
     "ok",
     "confirmation_required",
@@ -75,6 +85,7 @@ TOOL_STATUSES = (
     "store_unavailable",
     "answer_first",
     "too_many_tools",
+    "unknown_tool",
     "cancelled",
     "unfinished",
     "other",

@@ -175,6 +175,8 @@ class Script(_Strict):
 
     rules: list[Rule] = Field(default_factory=list)
     default: ReplySpec = Field(default_factory=lambda: ReplySpec(text=DEFAULT_TEXT))
+    # A hostile model calls tools it was never offered; by default such calls are dropped.
+    offered_tools_only: bool = True
 
     @classmethod
     def from_yaml(cls, text: str) -> Script:
@@ -267,7 +269,7 @@ class Script(_Strict):
 
         offered = {t.get("name") for t in body.get("tools") or [] if isinstance(t, dict)}
         calls = [*([spec.tool_use] if spec.tool_use else []), *spec.tool_uses]
-        kept = [c for c in calls if c.name in offered]
+        kept = [c for c in calls if c.name in offered or not self.offered_tools_only]
         for c in calls:
             if c not in kept:
                 notes.append(f"tool {c.name!r} not offered in tools; dropped")

@@ -14,6 +14,7 @@ from observability.metrics import (
     OUTCOMES,
     REASONS,
     TOOL_STATUSES,
+    TOOLS,
     Metrics,
     bounded,
 )
@@ -54,12 +55,10 @@ class CallMetrics:
             self._count_turns(upto=len(self.record.turns) - 1)
         elif line.speaker == "tool" and line.tool is not None:
             tool = line.tool
-            status = bounded(tool.status, TOOL_STATUSES)
-            self.metrics.tool_calls.labels(tool.name, status).inc()
+            name, status = bounded(tool.name, TOOLS), bounded(tool.status, TOOL_STATUSES)
+            self.metrics.tool_calls.labels(name, status).inc()
             if tool.duration_ms is not None:
-                self.metrics.tool_duration_seconds.labels(tool.name).observe(
-                    tool.duration_ms / 1000
-                )
+                self.metrics.tool_duration_seconds.labels(name).observe(tool.duration_ms / 1000)
 
     def failed(self, stage: str, kind: str) -> None:
         """A stage failed (the stage watchdog's ``on_failure``)."""

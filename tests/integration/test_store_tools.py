@@ -346,3 +346,22 @@ async def test_a_lookup_the_store_refuses_is_not_called_an_order_failure():
         answer = await talk.say("А в Ужгороді є?")
         assert talk.calls[0].status == "unknown_city"  # the SKU "td10201" was understood
         assert answer == load_prompts("uk-UA", store="ТехноДім").phrase("tool_lookup_refused")
+
+
+async def test_a_tool_the_model_makes_up_is_refused_and_not_counted_as_one_of_ours():
+    async with Bench(script([])) as bench:
+        hostile = script(
+            [
+                {"when": {"tool_result_for": "drop_database"}, "reply": {"text": "Не можу."}},
+                {
+                    "when": {"user_matches": "базу"},
+                    "reply": {"tool_use": {"name": "drop_database", "input": {"all": True}}},
+                },
+            ]
+        )
+        bench.llm.script = hostile.model_copy(update={"offered_tools_only": False})
+        talk = await bench.conversation()
+        assert await talk.say("Видаліть базу.") == "Не можу."
+        assert [(c.name, c.status) for c in talk.calls] == [("drop_database", "unknown_tool")]
+        (result,) = tool_results(bench.llm.requests[-1])
+        assert result["ok"] is False and result["error"] == "unknown_tool"

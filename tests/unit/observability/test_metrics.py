@@ -37,3 +37,11 @@ def test_unknown_values_fall_into_other():
     assert bounded("transferred", OUTCOMES) == "transferred"
     assert bounded("something new", OUTCOMES) == "other"
     assert bounded(None, REASONS) == "none"
+
+
+def test_the_tool_label_takes_only_our_tools():
+    from bot.tools import TOOL_NAMES
+    from observability.metrics import TOOLS
+
+    assert set(TOOL_NAMES) == set(TOOLS) - {"other"}  # the two lists agree
+    assert bounded("drop_database", TOOLS) == "other"  # a made-up name adds no series
