@@ -94,10 +94,8 @@ class _SpillFile:
             return 0
 
     def append(self, records: list[Record]) -> None:
-        self.append_lines(b"".join(map(_line, records)))
-
-    def append_lines(self, lines: bytes) -> None:
-        """Append encoded lines, through the owner's descriptor when this process owns it."""
+        """Append records, through the owner's descriptor when this process owns the file."""
+        lines = b"".join(map(_line, records))
         if self._lock is not None:
             _write_all(self._lock, lines)
             return
@@ -166,16 +164,16 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _open_calls(found: list[Record]) -> list[str]:
-    """The calls in ``found`` that started and never ended, in the order they started."""
-    open_calls: dict[str, None] = {}
-    for record in found:
+class _OpenCalls(dict[str, bytes]):
+    """The ``call_started`` lines of the calls that started and have not ended, by call id."""
+
+    def note(self, record: Record) -> None:
         kind, call = record.get("kind"), record.get("call_uuid")
         if kind == "call_started":
-            open_calls[call] = None
+            with contextlib.suppress(TypeError, ValueError):  # unencodable: never written
+                self[call] = _line(record)  # type: ignore[index]
         elif kind in ("call_ended", "call_lost"):
-            open_calls.pop(call, None)
-    return list(open_calls)
+            self.pop(call, None)  # type: ignore[arg-type]
 
 
 class RecordWriter:
@@ -205,11 +203,10 @@ class RecordWriter:
         self._on_failure = on_failure
         self._memory: deque[Record] = deque()
         run = f"records-{os.getpid()}-{time.time_ns():x}"
-        self._run_name = run
         self._spill = _SpillFile(spill_dir / f"{run}-b.jsonl")
         self._journal = _SpillFile(spill_dir / f"{run}-a.jsonl")  # what memory holds
         self._journal_whole = True  # the journal holds every record memory holds
-        self._open: dict[str, bytes] = {}  # call_started lines of the calls in progress
+        self._open = _OpenCalls()  # the calls in progress
         self._spilling = False  # records go to the spill file until it is drained
         self._backlog: list[_SpillFile] = []
         self._wake = asyncio.Event()
@@ -226,12 +223,7 @@ class RecordWriter:
 
     def submit(self, record: Record) -> None:
         """Queue ``record`` for writing; returns at once and never raises."""
-        kind = record.get("kind")
-        if kind == "call_started":
-            with contextlib.suppress(TypeError, ValueError):
-                self._open[record["call_uuid"]] = _line(record)
-        elif kind == "call_ended":
-            self._open.pop(record.get("call_uuid"), None)  # type: ignore[arg-type]
+        self._open.note(record)
         if self._spilling or len(self._memory) >= self._buffer:
             try:
                 self._spill.lock()  # ours for as long as this process lives
@@ -306,8 +298,11 @@ class RecordWriter:
 
     def _end_lost_calls(self) -> None:
         """Calls that started in the adopted files and never ended: their process died."""
-        found = [r for spill in self._backlog for r in spill.read_all()]
-        lost = _open_calls(found)
+        open_calls = _OpenCalls()
+        for spill in self._backlog:
+            for record in spill.read_all():
+                open_calls.note(record)
+        lost = list(open_calls)
         if not lost:
             return
         at = records.now_iso()
