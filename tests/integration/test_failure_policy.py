@@ -8,39 +8,19 @@ import pytest
 
 from bot.call import Call
 from bot.service import Service
-from sandbox.caller import Caller, run_call
-from sandbox.scenario import Scenario, ScenarioPlayer, Step
+from tests.integration.faults import FIRST, faulty_call
 
 pytestmark = pytest.mark.integration
-
-DEADLINES = {"stt_final_secs": 1.5, "llm_first_token_secs": 1.5, "tts_first_audio_secs": 1.5}
-FIRST = "Добрий день, мені потрібні бездротові навушники."
-SECOND = "Вкладиші, приблизно до двох тисяч гривень."
 
 
 async def _call(
     start_service, arrange, *, after_greeting: bool = False
 ) -> tuple[Service, Call, str]:
     """Inject the fault (at once, or once the greeting has been heard) and place a call."""
-    service = await start_service(pipeline="voice", deadlines=DEADLINES)
-    sandbox = service.backends.sandbox
-    calls: list[Call] = []
-    service.on_call.append(calls.append)
-    scenario = Scenario("faults", "faults", "uk-UA", (Step("say", FIRST), Step("say", SECOND)))
-    player = ScenarioPlayer(scenario, sandbox.codes)
-
-    async def drive(caller: Caller) -> None:
-        if after_greeting:
-            assert await caller.wait_bot_speaking(timeout=15)
-            await caller.wait_bot_quiet(0.5)
-            arrange(sandbox)
-        await player(caller)
-
-    if not after_greeting:
-        arrange(sandbox)
-    result = await run_call("127.0.0.1", service.server.port, drive)
-    assert await service.server.wait_idle(timeout=5)
-    return service, calls[0], result.ended_by
+    faulty = await faulty_call(
+        start_service, lambda backends: arrange(backends.sandbox), after_greeting=after_greeting
+    )
+    return faulty.service, faulty.call, faulty.result.ended_by
 
 
 def _bot_lines(call: Call) -> list[str]:

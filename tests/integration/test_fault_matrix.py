@@ -24,15 +24,13 @@ from bot.call import Call
 from bot.services import Backends
 from observability.metrics import OUTCOMES
 from sandbox.anthropic_api import Script
-from sandbox.caller import Caller, CallResult, run_call
-from sandbox.scenario import Scenario, ScenarioPlayer, SpokenLine, Step
+from sandbox.caller import CallResult
+from sandbox.scenario import SpokenLine
 from tests.integration.audio import FRAME_SECS, frame_levels
+from tests.integration.faults import faulty_call
 
 pytestmark = pytest.mark.integration
 
-DEADLINES = {"stt_final_secs": 1.5, "llm_first_token_secs": 1.5, "tts_first_audio_secs": 1.5}
-FIRST = "Добрий день, мені потрібні бездротові навушники."
-SECOND = "Вкладиші, приблизно до двох тисяч гривень."
 SILENT_LEVEL = 0.003  # RMS below ~-50 dBFS: nothing audible
 AT_ONCE = 4
 PHRASES = ("hold_on", "apology", "tool_store_unavailable", "transfer_after_failure", "transfer")
@@ -129,29 +127,20 @@ class Row:
 
 
 async def _row(start_service, fault: Fault) -> Row:
-    service = await start_service(pipeline="voice", deadlines=DEADLINES)
-    sandbox = service.backends.sandbox
-    calls: list[Call] = []
-    service.on_call.append(calls.append)
-    scenario = Scenario("fault", "fault", "uk-UA", (Step("say", FIRST), Step("say", SECOND)))
-    player = ScenarioPlayer(scenario, sandbox.codes)
-
-    async def drive(caller: Caller) -> None:
-        assert await caller.wait_bot_speaking(timeout=30)
-        await caller.wait_bot_quiet(0.5)
-        fault.arrange(service.backends)
-        await player(caller)
-        if fault.outcome == "transferred":  # a caller who heard "one moment" waits for the end
-            await asyncio.wait_for(caller.ended.wait(), timeout=60)
-
-    result = await run_call("127.0.0.1", service.server.port, drive)
-    assert await service.server.wait_idle(timeout=15), fault.name
-    call = calls[0]
+    faulty = await faulty_call(
+        start_service,
+        fault.arrange,
+        after_greeting=True,
+        greeting_secs=30,
+        idle_secs=15,
+        wait_for_end=fault.outcome == "transferred",
+    )
+    service, call = faulty.service, faulty.call
     await service.storage.writer.flush(timeout=5)
     stored = await service.storage.database.call_detail(call.call_id)
     said = " ".join(t.bot_text for t in call.observer.record.turns)
     phrases = [name for name in PHRASES if service.prompts.phrase(name) in said]
-    return Row(fault, call, result, player.spoken, stored, phrases)
+    return Row(fault, call, faulty.result, faulty.player.spoken, stored, phrases)
 
 
 async def test_every_fault_ends_with_a_defined_outcome_and_its_record_kept(start_service):
