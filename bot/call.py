@@ -22,7 +22,7 @@ from pipecat.workers.runner import WorkerRunner
 
 from bot.failure_policy import FailurePolicy
 from bot.handoff.desk import HandoffDesk
-from bot.pipeline import build_worker, transport_params
+from bot.pipeline import build_worker, output_guard, transport_params
 from bot.prompts import PromptSet
 from bot.services import Backends
 from bot.settings import Settings
@@ -92,13 +92,14 @@ class Call:
             self.observer.add_listener(self.metrics.on_line)
         observers: list[BaseObserver] = [self.observer]
         fallback = None
-        tools = None
+        guard = None
         self.policy: FailurePolicy | None = None
         self.end_detail: dict[str, Any] = {}  # e.g. the transfer reason
         self.handoffs = handoffs
         self.prompts = prompts
         self.phrases = phrases or {}
         self.operator_request: OperatorRequest | None = None
+        self.tools: StoreTools | None = None
         self.fallback: FallbackSpeech | None = None
         self.silence: SilenceWatch | None = None
         self._handover_done: asyncio.Event | None = None  # set once a handoff is published
@@ -106,7 +107,8 @@ class Call:
             assert prompts is not None and phrases is not None and backends is not None
             fallback = self.fallback = FallbackSpeech()
             self.operator_request = OperatorRequest(on_request=self._caller_asked)
-            tools = StoreTools(
+            guard = output_guard(settings, prompts, self._output_blocked)
+            self.tools = StoreTools(
                 backends.store_client,
                 prompts,
                 str(call_id),
@@ -119,8 +121,14 @@ class Call:
                     "stt": deadlines.stt_final_secs,
                     "llm": deadlines.llm_first_token_secs,
                     "tts": deadlines.tts_first_audio_secs,
-                }
+                },
+                llm_hold_secs=deadlines.llm_hold_secs,
             )
+
+            @watchdog.event_handler("on_late")
+            async def on_late(_watchdog: StageWatchdog, stage: str) -> None:
+                await self._hold(f"{stage} late")
+
             self.policy = FailurePolicy(fallback, phrases, prompts, on_give_up=self._failed)
             self.policy.attach(watchdog)
             if self.metrics is not None:
@@ -141,7 +149,7 @@ class Call:
 
             @self.silence.event_handler("on_tool_wait")
             async def on_tool_wait(_watch: SilenceWatch) -> None:
-                await self._tool_slow()
+                await self._hold("tool slow")
 
             observers.append(self.silence)
         self.worker = build_worker(
@@ -150,8 +158,9 @@ class Call:
             backends=backends,
             prompts=prompts,
             fallback=fallback,
-            tools=tools,
+            tools=self.tools,
             operator_request=self.operator_request,
+            guard=guard,
             observers=observers,
         )
         self.outcome: str | None = None
@@ -209,8 +218,7 @@ class Call:
         self._ending = "transferred"
         self.end_detail = {"reason": reason, "caller_wants": caller_wants}
         log.info("handing over", reason=reason)
-        if self.operator_request is not None:
-            self.operator_request.close()
+        self._stop_new_answers()
         try:
             if phrase is not None and self.fallback is not None and self.prompts is not None:
                 await self.fallback.say(self.phrases[phrase], self.prompts.phrase(phrase))
@@ -228,13 +236,14 @@ class Call:
         if self.handoffs is None:
             return
         call_uuid = str(self.call_id)
+        names = self.tools.customer_names if self.tools is not None else ()
         try:
             handoff = await self.handoffs.prepare(
-                call_uuid, self.observer.record, reason, caller_wants
+                call_uuid, self.observer.record, reason, caller_wants, names
             )
         except Exception as e:  # the facts or the summary broke: a bare handoff still goes
             log.error("handoff summary failed", error=type(e).__name__)
-            handoff = self.handoffs.bare(call_uuid, reason, caller_wants)
+            handoff = self.handoffs.bare(call_uuid, reason, caller_wants, names)
         self.handoffs.publish(handoff)
         if self.recorder is not None:
             await self.recorder.handoff(handoff.as_dict())  # in Redis before the 0x00
@@ -243,6 +252,19 @@ class Call:
         if said:  # the model never saw these words: they make a turn of their own
             self.observer.caller_turn_now(said)
         await self.hand_over(reason, phrase="transfer")
+
+    def _stop_new_answers(self) -> None:
+        """The call is ending: no request for a person, no apology after the last phrase."""
+        if self.operator_request is not None:
+            self.operator_request.close()
+        if self.policy is not None:
+            self.policy.close()
+
+    def _output_blocked(self, reason: str) -> None:
+        """The model's words leaked its instructions; the caller heard a safe sentence instead."""
+        log.warning("bot output blocked", reason=reason)  # never the text: it is the prompt
+        if self.metrics is not None:
+            self.metrics.output_blocked(reason)
 
     async def _failed(self, reason: str) -> None:
         await self.hand_over(reason, phrase="transfer_after_failure")
@@ -260,20 +282,19 @@ class Call:
         self._ending = "caller_silent"
         if self.silence is not None:
             self.silence.stop_watching()
-        if self.operator_request is not None:
-            self.operator_request.close()
+        self._stop_new_answers()
         if self.handoffs is not None:
             self.handoffs.hung_up(str(self.call_id))  # nobody to queue for an operator
         phrase = "goodbye_silent"
         await self.fallback.say(self.phrases[phrase], self.prompts.phrase(phrase))
         await self.fallback.end("caller_silent")  # behind the goodbye: then 0x00
 
-    async def _tool_slow(self) -> None:
-        """A store tool keeps the caller waiting: say that the bot is checking."""
+    async def _hold(self, why: str) -> None:
+        """A tool or the model keeps the caller waiting: say that the bot is checking."""
         assert self.fallback is not None and self.prompts is not None
         if self._ending is not None or self._handover_done is not None:
             return
-        log.info("tool slow, holding")
+        log.info("holding", why=why)
         await self.fallback.hold(self.phrases["hold_on"], self.prompts.phrase("hold_on"))
 
     async def _ended_by_tool(self, outcome: str, detail: dict[str, Any]) -> None:
@@ -281,8 +302,7 @@ class Call:
         if outcome == "transferred":
             await self.hand_over(detail.get("reason", "other"), detail.get("caller_wants"))
             return
-        if self.operator_request is not None:
-            self.operator_request.close()  # the goodbye is said: a late 0 changes nothing
+        self._stop_new_answers()  # the goodbye is said: a late 0 changes nothing
         if self._handover_done is not None:  # the caller asked for a person first: that wins
             await self._handover_done.wait()
             return

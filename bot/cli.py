@@ -63,7 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     call.set_defaults(func=_call)
 
     demo = sub.add_parser("demo", help="run scripted store calls on this machine and record them")
-    demo.add_argument("scenarios", nargs="*", help="scenario names (default: all shipped)")
+    demo.add_argument(
+        "scenarios",
+        nargs="*",
+        help="shipped scenario names or scenario files (path/to/call.yaml); default: all shipped",
+    )
     demo.set_defaults(func=_demo)
 
     bench = sub.add_parser(
@@ -235,8 +239,14 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w", encoding="utf-8") as log_file:
         configure_logging(settings.log_level, json=True, stream=log_file)
-        from bot.demo import run_demo
+        from bot.demo import choose_scenarios, run_demo
+        from sandbox.scenario import ScenarioError
 
+        try:
+            choose_scenarios(args.scenarios or None)  # a bad name or file: one line, no service
+        except ScenarioError as e:
+            print(f"callproc demo: {e}", file=sys.stderr)
+            return 2
         asyncio.run(run_demo(settings, args.scenarios or None))
     print(f"service log: {log_path}")
     return 0

@@ -28,7 +28,14 @@ from bot.settings import Settings
 from bot.storage.records import summarise
 from observability.observers.call_record import TranscriptLine, Turn
 from sandbox.caller import CallResult, fetch_handoff, report_caller_number, run_call
-from sandbox.scenario import Scenario, ScenarioPlayer, build_phrasebook, load_scenarios
+from sandbox.scenario import (
+    Scenario,
+    ScenarioError,
+    ScenarioPlayer,
+    build_phrasebook,
+    load_scenario,
+    load_scenarios,
+)
 
 OUTPUT_DIR = Path("demo-output")
 DEMO_STAGES = {  # the summary at the end: the services' stages, then our own part
@@ -55,22 +62,50 @@ def _latency(turn: Turn) -> str:
     return "  [" + ", ".join(parts) + "]"
 
 
+def choose_scenarios(wanted: list[str] | None) -> list[Scenario]:
+    """The shipped scenarios by name, or scenario files by path (``*.yaml``); all if none.
+
+    Raises:
+        ScenarioError: A file that cannot be used, or a name that is not shipped.
+    """
+    shipped = load_scenarios()
+    if not wanted:
+        return list(shipped.values())
+    chosen = []
+    for item in wanted:
+        if item.endswith((".yaml", ".yml")) or "/" in item:
+            chosen.append(load_scenario(Path(item)))
+        elif item in shipped:
+            chosen.append(shipped[item])
+        else:
+            raise ScenarioError(
+                f"no shipped scenario {item!r} (shipped: {', '.join(shipped)}); "
+                "give a path to run a scenario file of your own"
+            )
+    return chosen
+
+
 async def run_demo(
-    settings: Settings, names: list[str] | None = None, out: Path = OUTPUT_DIR
+    settings: Settings, wanted: list[str] | None = None, out: Path = OUTPUT_DIR
 ) -> dict[str, dict[str, Any]]:
-    """Run the scenarios as simultaneous calls; print and save what happened."""
+    """Run the scenarios as simultaneous calls; print and save what happened.
+
+    ``wanted``: shipped scenario names or paths of scenario files (see
+    :func:`choose_scenarios`); the speech stand-in learns a file's caller lines.
+    """
+    chosen = choose_scenarios(wanted)
     settings = settings.model_copy(deep=True)
     settings.pipeline = "voice"
     settings.audiosocket.host = settings.http.host = "127.0.0.1"
     settings.audiosocket.port = settings.http.port = 0
-    scenarios = load_scenarios()
-    chosen = [scenarios[n] for n in names] if names else list(scenarios.values())
 
     began = time.monotonic()
     service = Service(settings)
     await service.start()
     assert service.backends is not None
     stack = service.backends.sandbox
+    if stack is not None:
+        stack.learn([line for scenario in chosen for line in scenario.lines])
     codes = stack.codes if stack else build_phrasebook([x for s in chosen for x in s.lines])
     services = service.backends.describe()
     assert service.storage is not None

@@ -5,7 +5,8 @@ stage past its deadline) interrupts whatever was stuck and plays the apology; th
 can simply say it again. A second failure in a row gives the call to the operators, with
 the reason ``recognition_failures`` when speech recognition was what failed each time and
 ``service_failure`` otherwise; the call says the transfer phrase itself. Any answer the
-caller hears in between resets the count.
+caller hears in between resets the count. Once the call is ending (:meth:`FailurePolicy.close`)
+a failure is only recorded: the transfer phrase or the goodbye is the last thing said.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ class FailurePolicy:
         self._on_give_up = on_give_up
         self.consecutive = 0
         self.failures: list[tuple[str, str]] = []  # (stage, reason), for the call record
+        self._closed = False
+
+    def close(self) -> None:
+        """The call is ending (a transfer or a goodbye is said): nothing may follow it."""
+        self._closed = True
 
     def attach(self, watchdog: StageWatchdog) -> None:
         """Listen to ``watchdog``'s failures and answers."""
@@ -59,8 +65,11 @@ class FailurePolicy:
 
     async def handle_failure(self, stage: str, reason: str) -> None:
         """Apologise, or on a repeated failure hand the call to an operator."""
-        self.consecutive += 1
         self.failures.append((stage, reason))
+        if self._closed:
+            log.info("stage failed while the call ends", stage=stage, reason=reason)
+            return
+        self.consecutive += 1
         log.warning("stage failed", stage=stage, reason=reason, consecutive=self.consecutive)
         if self.consecutive >= GIVE_UP_AFTER:
             recent = [s for s, _ in self.failures[-self.consecutive :]]

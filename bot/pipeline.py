@@ -8,6 +8,9 @@ and numbers put into words first) -> AudioSocket out -> assistant aggregator.
 
 from __future__ import annotations
 
+import functools
+from typing import get_args
+
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.frames.frames import TTSSpeakFrame
 from pipecat.observers.base_observer import BaseObserver
@@ -24,14 +27,16 @@ from pipecat.turns.user_start import VADUserTurnStartStrategy
 from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
-from bot.prompts import PromptSet
+from bot.prompts import PromptSet, load_prompts
 from bot.services import Backends, build_llm, build_stt, build_tts
-from bot.settings import Settings
-from bot.tools import StoreTools, tools_schema
+from bot.settings import Language, Settings
+from bot.tools import StoreTools, internal_texts, tools_schema
 from observability.observers import frame_filter
 from processors.echo import EchoProcessor
 from processors.fallback_speech import FallbackSpeech
+from processors.keypad_yes import KeypadYes
 from processors.operator_request import OperatorRequest
+from processors.output_guard import LeakDetector, OnBlocked, OutputGuard
 from processors.phone_vad import PhoneVADAnalyzer, PhoneVADProcessor, shared_batcher
 from transports.audiosocket.transport import AudioSocketParams, AudioSocketTransport
 
@@ -40,6 +45,19 @@ from transports.audiosocket.transport import AudioSocketParams, AudioSocketTrans
 # stop once every word is out), and the turn then ends without its words. The stage
 # watchdog's STT deadline already covers a final that never comes.
 TURN_STOP_TIMEOUT_SECS = 15.0
+
+
+@functools.cache
+def leak_detector(store: str) -> LeakDetector:
+    """Every language's system prompt and the tools' texts, built once per process."""
+    systems = [load_prompts(language, store=store).system for language in get_args(Language)]
+    return LeakDetector([*systems, *internal_texts()])
+
+
+def output_guard(settings: Settings, prompts: PromptSet, on_blocked: OnBlocked) -> OutputGuard:
+    """The call's guard between Claude and text-to-speech (``processors.output_guard``)."""
+    detector = leak_detector(settings.store_name)
+    return OutputGuard(detector, prompts.phrase("output_blocked"), on_blocked)
 
 
 def transport_params(settings: Settings) -> AudioSocketParams:
@@ -61,6 +79,7 @@ def voice_processors(
     fallback: FallbackSpeech,
     tools: StoreTools,
     operator_request: OperatorRequest,
+    guard: OutputGuard,
 ) -> list[FrameProcessor]:
     """The store assistant: VAD, STT, Claude and TTS between the two ends of the transport.
 
@@ -70,7 +89,9 @@ def voice_processors(
     silence, the caller has not resumed within ``user_speech_timeout_secs``, and the final
     transcript is in. The greeting cannot be interrupted: the caller is muted until the
     bot's first answer is complete. Asking for a person (or pressing 0) goes to the
-    operators without the model (``OperatorRequest``, right after speech-to-text).
+    operators without the model (``OperatorRequest``, right after speech-to-text); pressing
+    1 is the caller's yes (``KeypadYes``). What the model says reaches text-to-speech only
+    through the ``OutputGuard`` (no instructions, tool names or JSON read out).
     """
     turn = settings.turn
     vad = PhoneVADAnalyzer(
@@ -105,8 +126,10 @@ def voice_processors(
         PhoneVADProcessor(vad),  # on the reader task, before STT (which keeps the audio)
         build_stt(settings, backends),
         operator_request,
+        KeypadYes(),
         user,
         llm,
+        guard,
         build_tts(settings, backends),
         fallback,
         transport.output(),
@@ -130,6 +153,7 @@ def build_worker(
     fallback: FallbackSpeech | None = None,
     tools: StoreTools | None = None,
     operator_request: OperatorRequest | None = None,
+    guard: OutputGuard | None = None,
     observers: list[BaseObserver] | None = None,
 ) -> PipelineWorker:
     """Assemble the call's pipeline and wrap it in a worker with telephony-safe options.
@@ -139,11 +163,11 @@ def build_worker(
     """
     rate = settings.audiosocket.sample_rate
     if settings.pipeline == "voice":
-        assert backends and prompts and fallback and tools and operator_request, (
+        assert backends and prompts and fallback and tools and operator_request and guard, (
             "the voice pipeline needs its services"
         )
         processors = voice_processors(
-            settings, transport, backends, prompts, fallback, tools, operator_request
+            settings, transport, backends, prompts, fallback, tools, operator_request, guard
         )
     else:
         processors = [transport.input(), EchoProcessor(), transport.output()]

@@ -26,6 +26,7 @@ REQUIRED_PHRASES = (
     "tool_not_found",
     "tool_order_refused",
     "tool_lookup_refused",
+    "output_blocked",
 )
 
 

@@ -164,6 +164,11 @@ class HandoffSettings(BaseModel):
     summary_model: str | None = Field(
         None, description="Claude model for the summary; unset means the conversation's model."
     )
+    customer_name: Literal["initials", "omit", "full"] = Field(
+        "initials",
+        description="The caller's name (as given for an order) in the summary, the caller's "
+        "words and the webhook: initials (О. К.), omit (***) or full. Phones are always masked.",
+    )
     queue: str = Field(
         "operators", description="Asterisk queue the dialplan puts transferred calls in."
     )
@@ -289,6 +294,15 @@ class DeadlineSettings(BaseModel):
     )
     llm_first_token_secs: float = Field(
         5.0, gt=0, le=60, description="Request to Claude to its first token."
+    )
+    llm_hold_secs: float = Field(
+        1.5,
+        ge=0,
+        le=60,
+        description="Claude's first token this late after the caller's turn: the caller hears "
+        'the hold phrase ("Хвилинку, перевіряю.") while the deadline runs on, so a hung '
+        "model never leaves more than ~2.5 s of silence. 0, or not below "
+        "llm_first_token_secs, turns it off.",
     )
     tts_first_audio_secs: float = Field(
         3.0, gt=0, le=30, description="Text sent to TTS to its first audio."

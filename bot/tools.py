@@ -9,12 +9,16 @@ validated (a bad one comes back as ``invalid_arguments`` naming the field), and 
 failure comes back with ``say`` - a sentence in the call's language the bot can say as is.
 Prices and totals only ever come from the catalogue: the order tool's schema has no price
 field at all (an extra field is refused), and :class:`~bot.order_desk.OrderDesk` places an
-order only after the caller confirmed the quoted basket and total in an earlier turn.
+order only after the bot read the quoted total out and the caller's own words in a later
+turn said yes (or they pressed 1; :mod:`bot.confirmation`). Arguments whose JSON was broken
+come back as ``invalid_json``.
 
 A model that keeps calling store tools without answering is stopped: after
-``TOOL_CALLS_PER_TURN`` calls in one caller turn each further call is refused
-(``too_many_tools``: answer now), and after ``REFUSED_BEFORE_GIVING_UP`` refusals the call
-goes to the operators (reason ``tool_loop``) instead of leaving the caller in silence.
+``TOOL_CALLS_PER_TURN`` calls in one caller turn (or ``TOOL_CALLS_PER_CALL`` on the call) each
+further call is refused (``too_many_tools``: answer now), and after
+``REFUSED_BEFORE_GIVING_UP`` refusals the call goes to the operators (reason ``tool_loop``)
+instead of leaving the caller in silence. The model's requests on a call are then at most its
+caller turns plus about ``TOOL_CALLS_PER_CALL``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import asyncio
 import hashlib
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
@@ -38,6 +43,8 @@ from pydantic import (
     ValidationError,
 )
 
+from bot import confirmation
+from bot.llm import UNPARSED
 from bot.order_desk import OrderDesk, Quote, QuoteLine
 from bot.prompts import PromptSet
 from bot.store_client import StoreClient, StoreError
@@ -51,6 +58,7 @@ MAX_QUANTITY = 10  # the Store API contract's limits (docs/store-api.openapi.yam
 MAX_ORDER_LINES = 10
 ENDING_TOOLS = ("transfer_to_operator", "end_call")
 TOOL_CALLS_PER_TURN = 8  # an order in one turn takes 4-5 (search, product, stock, order)
+TOOL_CALLS_PER_CALL = 24  # three such turns; a model that spreads a loop over turns stops too
 REFUSED_BEFORE_GIVING_UP = 2
 
 
@@ -181,6 +189,12 @@ _ARGS: dict[str, type[_Args]] = {
 TOOL_NAMES = tuple(_ARGS)
 
 
+def internal_texts() -> list[str]:
+    """What the model is told about its tools and their results; never for the caller's ears."""
+    fields = [f.description for m in _ARGS.values() for f in m.model_fields.values()]
+    return [*_DESCRIPTIONS.values(), *(d for d in fields if d), *_QUOTE_LEADS.values()]
+
+
 def tools_schema() -> ToolsSchema:
     """The tools as pipecat's provider-neutral schema, generated from the argument models."""
     functions = []
@@ -240,10 +254,12 @@ class StoreTools:
         self.on_tool_loop = on_tool_loop
         self._turn = 0
         self._turn_calls = 0  # store tool calls in caller turn self._turn
+        self._call_calls = 0  # store tool calls on the whole call
         self._giving_up: asyncio.Task | None = None
         self.desk = OrderDesk()
+        self.customer_names: set[str] = set()  # as given for orders (the handoff hides them)
         self._ending_must_wait = False
-        self._handlers: dict[str, Callable[[Any, int], Awaitable[dict[str, Any]]]] = {
+        self._handlers: dict[str, Callable[[Any, CallerTurn], Awaitable[dict[str, Any]]]] = {
             "search_products": self._search,
             "get_product": self._product,
             "check_availability": self._availability,
@@ -272,16 +288,24 @@ class StoreTools:
         ending = any(n in ENDING_TOOLS for n in names)
         self._ending_must_wait = ending and any(n not in ENDING_TOOLS for n in names)
 
-    async def call(self, name: str, arguments: dict[str, Any], turn: int) -> dict[str, Any]:
-        """Run tool ``name`` as the model asked; always returns a result for the model."""
+    async def call(
+        self, name: str, arguments: dict[str, Any], turn: int, messages: list[Any] | None = None
+    ) -> dict[str, Any]:
+        """Run tool ``name`` as the model asked; always returns a result for the model.
+
+        ``turn`` is the caller's turn the request belongs to, ``messages`` the conversation so
+        far (the order tool reads what the caller was told and what they answered).
+        """
         if name not in _ARGS:  # pipecat would answer a made-up tool as a success
             return _refused("unknown_tool", "No such tool. Use only the tools you were given.")
+        if UNPARSED in arguments:
+            return _unparsed()
         try:
             args = _ARGS[name].model_validate(arguments)
         except ValidationError as e:
             return _invalid(e)
         try:
-            return await self._handlers[name](args, turn)
+            return await self._handlers[name](args, CallerTurn(turn, messages or []))
         except StoreError as e:
             return self._store_failure(name, e)
         except Exception as e:  # an answer of a shape we did not expect: still a sentence
@@ -293,18 +317,21 @@ class StoreTools:
         if turn != self._turn:
             self._turn, self._turn_calls = turn, 0
         self._turn_calls += 1
-        refused = self._turn_calls - TOOL_CALLS_PER_TURN
+        self._call_calls += 1
+        refused = max(
+            self._turn_calls - TOOL_CALLS_PER_TURN, self._call_calls - TOOL_CALLS_PER_CALL
+        )
         if refused > 0:
             await self._refuse_more_tools(params, refused)
             return
-        result = await self.call(params.function_name, dict(params.arguments), turn)
+        messages = params.context.get_messages()
+        result = await self.call(params.function_name, dict(params.arguments), turn, messages)
         await params.result_callback(result)
 
     async def _refuse_more_tools(self, params: FunctionCallParams, refused: int) -> None:
         result = _refused(
             "too_many_tools",
-            "No more store tools this turn. Answer the caller now with what you know, "
-            "or offer an operator.",
+            "No more store tools now. Answer the caller with what you know, or offer an operator.",
         )
         if refused <= REFUSED_BEFORE_GIVING_UP or self.on_tool_loop is None:
             await params.result_callback(result)
@@ -317,6 +344,9 @@ class StoreTools:
 
     async def _end(self, params: FunctionCallParams) -> None:
         name = params.function_name
+        if UNPARSED in params.arguments:
+            await params.result_callback(_unparsed())
+            return
         try:
             args = _ARGS[name].model_validate(dict(params.arguments))
         except ValidationError as e:
@@ -345,7 +375,7 @@ class StoreTools:
 
     # Handlers
 
-    async def _search(self, args: SearchArgs, _turn: int) -> dict[str, Any]:
+    async def _search(self, args: SearchArgs, _turn: CallerTurn) -> dict[str, Any]:
         found = await self.client.search(
             args.query,
             category=args.category,
@@ -361,12 +391,12 @@ class StoreTools:
         ]
         return {"ok": True, "products": products, "total_found": found["total"]}
 
-    async def _product(self, args: ProductArgs, _turn: int) -> dict[str, Any]:
+    async def _product(self, args: ProductArgs, _turn: CallerTurn) -> dict[str, Any]:
         p = await self.client.product(args.sku)
         keys = ("sku", "name", "price_uah", "description", "attributes", "warranty_months")
         return {"ok": True, **{k: p.get(k) for k in keys}}
 
-    async def _availability(self, args: AvailabilityArgs, _turn: int) -> dict[str, Any]:
+    async def _availability(self, args: AvailabilityArgs, _turn: CallerTurn) -> dict[str, Any]:
         a = await self.client.availability(args.sku, args.city)
         places = [
             {k: w.get(k) for k in ("name", "address", "quantity")}
@@ -385,7 +415,7 @@ class StoreTools:
             "delivery_days": a.get("delivery_days"),
         }
 
-    async def _order_status(self, args: OrderStatusArgs, _turn: int) -> dict[str, Any]:
+    async def _order_status(self, args: OrderStatusArgs, _turn: CallerTurn) -> dict[str, Any]:
         o = await self.client.order(args.order_id)
         return {
             "ok": True,
@@ -396,7 +426,8 @@ class StoreTools:
             "delivery_city": o.get("delivery_city"),
         }
 
-    async def _create_order(self, args: OrderArgs, turn: int) -> dict[str, Any]:
+    async def _create_order(self, args: OrderArgs, turn: CallerTurn) -> dict[str, Any]:
+        self.customer_names.add(args.customer_name)
         limits = self.client.settings
         if len(args.items) > limits.max_order_lines or len({i.sku for i in args.items}) != len(
             args.items
@@ -426,13 +457,21 @@ class StoreTools:
             customer_name=args.customer_name,
             customer_phone=args.customer_phone,
             delivery_city=args.delivery_city,
-            turn=turn,
+            turn=turn.number,
         )
         if any(line.unit_price_uah <= 0 for line in quote.lines) or quote.total_uah <= 0:
             return _refused("unpriced_product", "A product has no valid price; do not order it.")
         if (order_id := self.desk.already_placed(quote)) is not None:
             return {"ok": True, "status": "already_ordered", "order_id": order_id}
-        decision = self.desk.consider(quote, args.confirmed_total_uah)
+        decision = self.desk.consider(
+            quote,
+            args.confirmed_total_uah,
+            heard=lambda earlier: confirmation.mentions_amount(
+                confirmation.bot_words_between(turn.messages, earlier.turn, turn.number),
+                earlier.total_uah,
+            ),
+            caller=confirmation.verdict(confirmation.latest_caller_words(turn.messages)),
+        )
         if decision != "place":
             return _quote_result(quote, decision)
         # Exactly what the caller confirmed, worded as first quoted: a retry after a lost
@@ -501,6 +540,14 @@ class StoreTools:
         }
 
 
+@dataclass(frozen=True)
+class CallerTurn:
+    """The caller's turn a tool request belongs to: its number and the conversation so far."""
+
+    number: int
+    messages: list[Any]
+
+
 def caller_turns(messages: list[Any]) -> int:
     """How many times the caller has spoken so far (user messages in the LLM context)."""
     return sum(1 for m in messages if isinstance(m, dict) and m.get("role") == "user")
@@ -524,15 +571,24 @@ def _refused(code: str, message: str) -> dict[str, Any]:
     return {"ok": False, "error": code, "message": message}
 
 
+def _unparsed() -> dict[str, Any]:
+    return _refused("invalid_json", "Your arguments were not valid JSON; call the tool again.")
+
+
+_QUOTE_LEADS = {
+    "quote": "Not ordered yet. ",
+    "total_mismatch": "The total you gave is not the catalogue total. ",
+    "not_heard": "Not ordered: the caller was never told this total. ",
+    "not_confirmed": "Not ordered: the caller's last words were not a clear yes (if they "
+    "said no or want a change, ask what to change). ",
+}
+
+
 def _quote_result(quote: Quote, decision: str) -> dict[str, Any]:
-    lead = (
-        "The total you gave is not the catalogue total. "
-        if decision == "total_mismatch"
-        else "Not ordered yet. "
-    )
     return {
         "ok": True,
         "status": "confirmation_required",
+        **({"reason": decision} if decision != "quote" else {}),
         "items": [
             {
                 "sku": line.sku,
@@ -544,6 +600,7 @@ def _quote_result(quote: Quote, decision: str) -> dict[str, Any]:
         ],
         "total_uah": quote.total_uah,
         "delivery_city": quote.delivery_city,
-        "message": lead + "Read the items and this total to the caller and ask them to "
-        "confirm; after they say yes, call create_order again with confirmed_total_uah.",
+        "message": _QUOTE_LEADS[decision] + "Read the items and this total to the caller "
+        "and ask them to confirm (they say yes or press 1); after they do, call create_order "
+        "again with confirmed_total_uah.",
     }

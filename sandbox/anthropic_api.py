@@ -76,10 +76,15 @@ class When(_Strict):
 
 
 class ToolUseSpec(_Strict):
-    """A tool call to make; string values in ``input`` are templates too."""
+    """A tool call to make; string values in ``input`` are templates too.
+
+    ``broken_json`` plays a broken model: the streamed input JSON stops short of its end
+    (a non-streamed response carries the input as usual).
+    """
 
     name: str
     input: dict[str, Any] = Field(default_factory=dict)
+    broken_json: bool = False
 
 
 class ReplySpec(_Strict):
@@ -118,12 +123,14 @@ class Reply:
         stop_reason: ``"tool_use"`` when a tool is called, else ``"end_turn"``.
         rule: The matched rule's name (``"rule[i]"`` if unnamed) or ``"default"``.
         notes: What went off-script: template errors, tools dropped as not offered.
+        broken_json: Ids of the ``tool_use`` blocks whose streamed JSON is cut short.
     """
 
     content: list[dict[str, Any]]
     stop_reason: Literal["end_turn", "tool_use"]
     rule: str
     notes: list[str] = field(default_factory=list)
+    broken_json: frozenset[str] = frozenset()
 
 
 def _blocks(content: Any) -> list[dict[str, Any]]:
@@ -279,11 +286,13 @@ class Script(_Strict):
         content: list[dict[str, Any]] = []
         if text:
             content.append({"type": "text", "text": fill(text)})
-        content += [
-            {"type": "tool_use", "id": _new_id("toolu_"), "name": c.name, "input": fill(c.input)}
-            for c in kept
-        ]
-        return Reply(content, "tool_use" if kept else "end_turn", rule, notes)
+        broken: set[str] = set()
+        for c in kept:
+            block = {"type": "tool_use", "id": _new_id("toolu_"), "name": c.name}
+            content.append({**block, "input": fill(c.input)})
+            if c.broken_json:
+                broken.add(block["id"])
+        return Reply(content, "tool_use" if kept else "end_turn", rule, notes, frozenset(broken))
 
 
 @dataclass
@@ -382,6 +391,8 @@ def _events(reply: Reply, message: dict[str, Any], output_tokens: int) -> list[d
         else:
             start = {**block, "input": {}}
             raw = json.dumps(block["input"], ensure_ascii=False)
+            if block["id"] in reply.broken_json:
+                raw = raw[: len(raw) // 2]
             deltas = [{"type": "input_json_delta", "partial_json": p} for p in ["", *_pieces(raw)]]
         events.append({"type": "content_block_start", "index": index, "content_block": start})
         if index == 0:

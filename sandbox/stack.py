@@ -33,6 +33,11 @@ class SandboxStack:
         self.tts = TextToSpeechStandIn()
         self.llm = AnthropicStandIn(Script.from_file(assistant_script))
 
+    def learn(self, lines: list[str]) -> None:
+        """Teach the STT stand-in more caller lines (a scenario file of the user's own)."""
+        self.codes = build_phrasebook([*self.codes, *lines])
+        self.stt.phrasebook = {code: text for text, code in self.codes.items()}
+
     async def start(self) -> None:
         """Start all three on free loopback ports."""
         await self.stt.start()

@@ -16,7 +16,7 @@ import asyncio
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -24,6 +24,7 @@ from urllib.parse import quote, urlencode
 from anthropic import AsyncAnthropic
 
 from bot.handoff.facts import gather_facts, reason_text
+from bot.handoff.privacy import minimise
 from bot.handoff.summary import summarize
 from bot.settings import HandoffSettings
 from bot.storage import records
@@ -127,10 +128,23 @@ class HandoffDesk:
         self._read = asyncio.Event()
 
     async def prepare(
-        self, call_uuid: str, record: CallRecord, reason: str, caller_wants: str | None
+        self,
+        call_uuid: str,
+        record: CallRecord,
+        reason: str,
+        caller_wants: str | None,
+        names: Iterable[str] = (),
     ) -> Handoff:
-        """Facts and summary for a call going to the operators (at most the deadline)."""
-        facts = gather_facts(record, reason, caller_wants)
+        """Facts and summary for a call going to the operators (at most the deadline).
+
+        ``names`` are the caller's names as given for an order: the summary model never sees
+        them, and the handoff carries them as ``settings.customer_name`` says.
+        """
+        mode = self.settings.customer_name
+        names = list(names)
+        facts = gather_facts(record, reason, minimise(caller_wants, names, mode))
+        facts.first_words = minimise(facts.first_words, names, mode)
+        facts.last_words = minimise(facts.last_words, names, mode)
         summary = await summarize(
             self.anthropic,
             model=self.model,
@@ -141,16 +155,19 @@ class HandoffDesk:
         return Handoff(
             call_uuid=call_uuid,
             reason=reason,
-            summary=summary.text,
-            caller_wants=summary.caller_wants or caller_wants,
+            summary=minimise(summary.text, names, mode),
+            caller_wants=minimise(summary.caller_wants or facts.caller_wants, names, mode),
             summary_source=summary.source,
             queue=self.settings.queue,
             created_at=records.now_iso(),
             facts=facts.as_dict(),
         )
 
-    def bare(self, call_uuid: str, reason: str, caller_wants: str | None) -> Handoff:
+    def bare(
+        self, call_uuid: str, reason: str, caller_wants: str | None, names: Iterable[str] = ()
+    ) -> Handoff:
         """A handoff with only the reason (when gathering the facts itself failed)."""
+        caller_wants = minimise(caller_wants, names, self.settings.customer_name)
         text = f"{reason_text(reason, self.settings.language)}."
         return Handoff(
             call_uuid=call_uuid,

@@ -91,6 +91,7 @@ def _system(language: str) -> str:
         f"second before they take over a phone call from a voice bot. Write in {name}. "
         f"Use only the facts given; keep SKUs and prices exactly; at most "
         f"{SUMMARY_MAX_CHARS} characters. Improve the draft's wording; never add facts. "
+        "Never write the caller's name, phone or address: the operator sees the call itself. "
         f"Answer only by calling {TOOL}."
     )
 

@@ -63,7 +63,7 @@ _SQL = {
         WHERE call_uuid = $1""",
     "call_ended": f"""
         UPDATE {S}.calls SET ended_at = $2, duration_ms = $3, outcome = $4,
-                             outcome_reason = $5, turns = $6, latency = $7
+                             outcome_reason = $5, turns = $6, latency = $7, llm_requests = $8
         WHERE call_uuid = $1""",
     # The end its dead process never wrote: only for a call that has none.
     "call_lost": f"""
@@ -137,6 +137,7 @@ def _args(r: Record) -> tuple[Any, ...]:
             r["outcome_reason"],
             r["turns"],
             json.dumps(r["latency"]),
+            r.get("llm_requests"),  # absent in records journaled before revision 0004
         )
     if kind == "call_lost":
         return (call, _time(r["ended_at"]))

@@ -108,6 +108,7 @@ class CallRecorder:
                 outcome=outcome,
                 outcome_reason=reason,
                 turns=self.record.turns,
+                llm_requests=self.record.llm_requests,
             )
         )
         self.sessions.end(self.call_uuid, outcome)

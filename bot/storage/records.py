@@ -161,8 +161,9 @@ def call_ended(
     outcome: str,
     outcome_reason: str | None,
     turns: list[Turn],
+    llm_requests: int = 0,
 ) -> Record:
-    """The call's outcome, its length and a latency summary over its turns."""
+    """The call's outcome, its length, a latency summary over its turns, its model requests."""
     return {
         "kind": "call_ended",
         "call_uuid": call_uuid,
@@ -172,6 +173,7 @@ def call_ended(
         "outcome_reason": outcome_reason,
         "turns": sum(1 for t in turns if t.index > 0 and t.user_text),
         "latency": latency_summary(turns),
+        "llm_requests": llm_requests,
     }
 
 

@@ -60,6 +60,10 @@ class CallMetrics:
             if tool.duration_ms is not None:
                 self.metrics.tool_duration_seconds.labels(name).observe(tool.duration_ms / 1000)
 
+    def output_blocked(self, reason: str) -> None:
+        """The output guard kept a response from the caller (``instructions``/``identifier``)."""
+        self.metrics.output_blocked.labels(reason).inc()
+
     def failed(self, stage: str, kind: str) -> None:
         """A stage failed (the stage watchdog's ``on_failure``)."""
         self.metrics.errors.labels(stage, kind).inc()
@@ -74,6 +78,7 @@ class CallMetrics:
         self._count_turns(upto=len(self.record.turns))
         self.metrics.active_calls.dec()
         self.metrics.calls.labels(bounded(outcome, OUTCOMES), bounded(reason, REASONS)).inc()
+        self.metrics.llm_requests_per_call.observe(self.record.llm_requests)
         if pacing is not None:
             frames, stalls, late_max = pacing
             self.metrics.output_frames.inc(frames)

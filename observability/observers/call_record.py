@@ -8,7 +8,8 @@ over the bot it also measures how long the bot's audio went on after VAD heard t
 Bot text is recorded as it leaves the output transport, i.e. once its audio has been played
 (pipecat releases a sentence's text behind its audio), so an interrupted sentence is not in
 the record, just as it is not in the LLM context.
-Each tool the model uses is recorded with its arguments (personal data masked), the turn,
+Each tool the model uses is recorded with its arguments (personal data masked, sizes capped by
+:func:`observability.size_limit.limited`), the turn,
 its duration and its outcome. Listeners get each finished line and tool call as it happens
 (the demo's live transcript).
 """
@@ -27,6 +28,7 @@ from pipecat.frames.frames import (
     FunctionCallInProgressFrame,
     FunctionCallResultFrame,
     InterruptionFrame,
+    LLMFullResponseStartFrame,
     LLMTextFrame,
     TranscriptionFrame,
     TTSAudioRawFrame,
@@ -40,6 +42,7 @@ from pipecat.processors.frame_processor import FrameDirection
 from pipecat.transports.base_output import BaseOutputTransport
 
 from observability.scrub import scrub_value
+from observability.size_limit import limited
 from processors.frames import WireAudioStartedFrame, WireAudioStoppedFrame
 
 NS = 1_000_000_000
@@ -51,6 +54,7 @@ _WATCHED = (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
     InterruptionFrame,
+    LLMFullResponseStartFrame,
     LLMTextFrame,
     TranscriptionFrame,
     TTSAudioRawFrame,
@@ -170,6 +174,7 @@ class CallRecord:
 
     turns: list[Turn] = field(default_factory=lambda: [Turn(index=0)])  # turn 0: the greeting
     tool_calls: list[ToolCall] = field(default_factory=list)  # in the order the model asked
+    llm_requests: int = 0  # responses asked of the model (each tool round is one more)
 
     @property
     def current(self) -> Turn:
@@ -231,6 +236,8 @@ class CallRecordObserver(BaseObserver):
             self._stt_final = now
         elif isinstance(frame, UserStoppedSpeakingFrame):
             self._start_turn(now)
+        elif isinstance(frame, LLMFullResponseStartFrame):
+            self.record.llm_requests += 1
         elif isinstance(frame, LLMTextFrame):
             turn.llm_first_token = turn.llm_first_token or now
         elif isinstance(frame, TTSAudioRawFrame):
@@ -249,7 +256,10 @@ class CallRecordObserver(BaseObserver):
             turn.interrupted = True
         elif isinstance(frame, FunctionCallInProgressFrame):
             call = ToolCall(
-                frame.function_name, scrub_value(dict(frame.arguments)), turn.index, now
+                limited(frame.function_name, max_chars=64),
+                scrub_value(limited(dict(frame.arguments))),
+                turn.index,
+                now,
             )
             self._tools[frame.tool_call_id] = call
             self.record.tool_calls.append(call)
@@ -260,7 +270,7 @@ class CallRecordObserver(BaseObserver):
                 cancelled = isinstance(frame, FunctionCallCancelFrame)
                 call.status = "cancelled" if cancelled else result_status(frame.result)
                 if not cancelled:
-                    call.result = scrub_value(frame.result)
+                    call.result = scrub_value(limited(frame.result))
                 self._emit("tool", call.name, turn, now, call)
 
     def caller_turn_now(self, text: str) -> None:

@@ -11,6 +11,9 @@ Deadlines (from the settings) run on the event loop's clock:
   aggregator through the output transport, behind any "checking..." phrase still playing;
 - text-to-speech: the first audio within ``tts_first_audio_secs`` of the first text.
 
+A model whose first token of a turn is merely late gets ``on_late`` first (the call says it
+is checking), so a hang is never a long silence before the apology.
+
 It only watches: a failure is published to the ``on_failure`` event with the stage and a
 short reason, at most once until VAD hears the caller again (a broken service often
 reports the same fault several times); ``on_answered`` is published when a turn's answer
@@ -54,14 +57,17 @@ class StageWatchdog(BaseObserver):
 
     Args:
         limits: Seconds each stage (``stt``, ``llm``, ``tts``) may take.
+        llm_hold_secs: If the model's first token of a caller's turn is this late (and it is
+            less than the LLM deadline), ``on_late(watchdog, "llm")`` is published once.
     """
 
-    def __init__(self, limits: dict[str, float], **kwargs):
+    def __init__(self, limits: dict[str, float], llm_hold_secs: float = 0.0, **kwargs):
         super().__init__(observe_every_push=False, **kwargs)
         missing = set(STAGES) - set(limits)
         if missing:
             raise ValueError(f"no deadline for stage(s): {', '.join(sorted(missing))}")
         self._limits = dict(limits)
+        self._hold = llm_hold_secs if 0 < llm_hold_secs < limits["llm"] else None
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task] = set()
         self._in_user_turn = False
@@ -71,6 +77,7 @@ class StageWatchdog(BaseObserver):
         self._llm_owed = False  # tool results are in; the model is not asked yet
         self._register_event_handler("on_failure")
         self._register_event_handler("on_answered")
+        self._register_event_handler("on_late")
 
     async def on_push_frame(self, data: FramePushed) -> None:
         """Arm and disarm the stage deadlines; report service errors."""
@@ -90,6 +97,7 @@ class StageWatchdog(BaseObserver):
             self._arm("stt")
         elif isinstance(frame, VADUserStartedSpeakingFrame):
             self._disarm("stt")
+            self._disarm("llm_hold")  # the caller goes on talking: no "one moment" over them
             self._latched = False  # the caller speaks again (maybe within the same turn)
         elif isinstance(frame, TranscriptionFrame):
             self._disarm("stt")
@@ -98,6 +106,9 @@ class StageWatchdog(BaseObserver):
             self._answering = True
             self._disarm("stt")
             self._arm("llm")
+            if self._hold is not None:  # the turn's first request: nothing audible yet
+                loop = asyncio.get_running_loop()
+                self._timers["llm_hold"] = loop.call_later(self._hold, self._late, "llm")
         elif isinstance(frame, LLMTextFrame):
             if self._disarm("llm"):
                 self._arm("tts")
@@ -134,7 +145,15 @@ class StageWatchdog(BaseObserver):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _late(self, stage: str) -> None:
+        self._timers.pop(f"{stage}_hold", None)
+        task = asyncio.get_running_loop().create_task(self._call_event_handler("on_late", stage))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def _disarm(self, stage: str) -> bool:
+        if stage == "llm":
+            self._disarm("llm_hold")
         timer = self._timers.pop(stage, None)
         if timer is not None:
             timer.cancel()

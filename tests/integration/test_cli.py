@@ -213,3 +213,26 @@ def test_a_port_in_use_stops_start_up_with_the_setting_to_change(tmp_path: Path)
     assert proc.returncode == 2, proc.stderr
     assert f"CALLPROC_HTTP__PORT (now {port})" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("wanted", "says"),
+    [
+        ("nosuch", "no shipped scenario 'nosuch'"),
+        ("missing.yaml", "missing.yaml: cannot read"),
+        ("broken.yaml", "broken.yaml: needs a 'steps' list"),
+    ],
+)
+def test_demo_names_a_scenario_it_cannot_run_in_one_line(tmp_path: Path, wanted, says) -> None:
+    (tmp_path / "broken.yaml").write_text("name: broken\n")
+    proc = subprocess.run(
+        [*CALLPROC, "demo", wanted],
+        env=_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert says in proc.stderr
+    assert "Traceback" not in proc.stderr

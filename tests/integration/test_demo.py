@@ -29,6 +29,7 @@ STAGE_LABELS = (
     "overhead",
 )
 
+OWN_LINE = "Скажіть, будь ласка, чи можна у вас купити подарунковий сертифікат?"
 STAGES = (
     "voice_to_voice_ms",
     "stt_final_ms",
@@ -41,7 +42,23 @@ STAGES = (
 async def test_demo_writes_a_stereo_recording_and_a_report_per_call(tmp_path: Path) -> None:
     # Embedded PostgreSQL and Redis, as on a fresh machine: no URLs, a data folder of its own.
     settings = load_settings(None, data_dir=tmp_path / "var")
-    reports = await run_demo(settings, ["product_search", "order"], out=tmp_path)
+    # A scenario file of the user's own, with a line no shipped scenario has.
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(
+        yaml.safe_dump(
+            {
+                "name": "mine",
+                "steps": [{"say": OWN_LINE}],
+                "expect": {"bot_says": ["зрозуміла"]},
+            },
+            allow_unicode=True,
+        ),
+        encoding="utf-8",
+    )
+    reports = await run_demo(settings, ["product_search", "order", str(mine)], out=tmp_path)
+
+    assert [t["caller"] for t in reports["mine"]["turns"] if t["caller"]] == [OWN_LINE]
+    assert all(reports["mine"]["expectations"].values()), reports["mine"]["expectations"]
 
     order = reports["order"]
     assert all(order["expectations"].values()), order["expectations"]
@@ -67,7 +84,7 @@ async def test_demo_writes_a_stereo_recording_and_a_report_per_call(tmp_path: Pa
     database = Database(postgres.app_dsn)
     try:
         listed = {c["call_uuid"]: c for c in await database.list_calls()}
-        assert len(listed) == 2
+        assert len(listed) == 3
         for name in ("product_search", "order"):
             report = reports[name]
             stored = await database.call_detail(uuid.UUID(report["call_id"]))

@@ -2,13 +2,17 @@
 failure gets an apology, a second one in a row hands the call to an operator (the transfer
 phrase, the handoff for the dialplan, then the bot's hangup)."""
 
+import asyncio
+
 import aiohttp
 import grpc
 import pytest
 
 from bot.call import Call
 from bot.service import Service
-from tests.integration.faults import FIRST, faulty_call
+from sandbox.caller import Caller, run_call
+from sandbox.scenario import Scenario, ScenarioPlayer, Step
+from tests.integration.faults import DEADLINES, FIRST, SECOND, faulty_call
 
 pytestmark = pytest.mark.integration
 
@@ -113,3 +117,54 @@ async def _dialplan_reads_handoff(service: Service, call: Call) -> dict:
     ):
         assert response.status == 200
         return await response.json()
+
+
+async def test_nothing_is_said_after_the_transfer_phrase(start_service) -> None:
+    """The caller presses 0 while the model hangs: its deadline runs out during the handover,
+    and the transfer phrase stays the last thing said (no apology, no second phrase)."""
+    service = await start_service(pipeline="voice", deadlines=DEADLINES)
+    calls: list[Call] = []
+    service.on_call.append(calls.append)
+    service.backends.sandbox.llm.knobs.fault, service.backends.sandbox.llm.knobs.fault_times = (
+        "hang",
+        -1,
+    )
+    scenario = Scenario("t", "t", "uk-UA", (Step("say", FIRST),))
+    player = ScenarioPlayer(scenario, service.backends.sandbox.codes)
+
+    async def ask_then_press_0(caller: Caller) -> None:
+        assert await caller.wait_bot_speaking(timeout=15)
+        await caller.wait_bot_quiet(0.5)
+        await caller.say(player.utterance(FIRST, caller.rate))
+        caller.press("0")
+        await asyncio.wait_for(caller.ended.wait(), timeout=30)
+
+    result = await run_call("127.0.0.1", service.server.port, ask_then_press_0)
+    assert await service.server.wait_idle(timeout=5)
+    call = calls[0]
+    said = " ".join(_bot_lines(call))
+    assert said.endswith(service.prompts.phrase("transfer")), said
+    assert service.prompts.phrase("apology") not in said
+    assert result.ended_by == "server_hangup" and call.outcome == "transferred"
+
+
+async def test_a_hung_model_gets_a_hold_phrase_before_the_apology(start_service) -> None:
+    """Issue 15, point 5: no long silence while the model hangs."""
+    deadlines = {**DEADLINES, "llm_first_token_secs": 3.0, "llm_hold_secs": 1.0}
+    service = await start_service(pipeline="voice", deadlines=deadlines)
+    calls: list[Call] = []
+    service.on_call.append(calls.append)
+    service.backends.sandbox.llm.knobs.fault, service.backends.sandbox.llm.knobs.fault_times = (
+        "hang",
+        1,
+    )
+    scenario = Scenario("t", "t", "uk-UA", (Step("say", FIRST), Step("say", SECOND)))
+    player = ScenarioPlayer(scenario, service.backends.sandbox.codes)
+    await run_call("127.0.0.1", service.server.port, player)
+    assert await service.server.wait_idle(timeout=5)
+
+    call = calls[0]
+    hold, apology = service.prompts.phrase("hold_on"), service.prompts.phrase("apology")
+    assert _bot_lines(call)[1] == f"{hold} {apology}"
+    assert call.policy.failures == [("llm", "deadline")]
+    assert "грн" in _bot_lines(call)[2]  # the next turn is answered as usual

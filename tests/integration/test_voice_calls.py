@@ -6,6 +6,7 @@ import pytest
 from bot.call import Call
 from bot.service import Service
 from sandbox import speech
+from sandbox.anthropic_api import Script
 from sandbox.caller import Caller, run_call
 from sandbox.scenario import Scenario, ScenarioPlayer, Step, load_scenarios
 
@@ -173,3 +174,56 @@ async def test_a_final_transcript_slower_than_five_seconds_still_ends_the_turn_w
     assert turns[1].user_text == scenario.lines[0]
     assert "навушник" in turns[1].bot_text
     assert turns[1].figures()["end_of_turn_ms"] > 5000  # past pipecat's 5 s
+
+
+async def test_the_key_1_confirms_a_quote_the_caller_heard(start_service) -> None:
+    service, calls = await _voice_service(start_service)
+    order = load_scenarios()["order"]
+    asks = Scenario("key", "key", "uk-UA", tuple(s for s in order.steps if s.kind == "say")[:2])
+    player = ScenarioPlayer(asks, service.backends.sandbox.codes)
+
+    async def ask_then_press_1(caller: Caller) -> None:
+        await player(caller)  # both lines said, the quote heard, the bot quiet
+        pressed_at = caller.result.connected_at + caller.elapsed()
+        caller.press("1")
+        assert await caller.wait_bot_speaking(since=pressed_at, timeout=15)
+        await caller.wait_bot_quiet(1.0)
+
+    await run_call("127.0.0.1", service.server.port, ask_then_press_1)
+    assert await service.server.wait_idle(timeout=5)
+    record = calls[0].observer.record
+    assert [t.status for t in record.tool_calls if t.name == "create_order"] == [
+        "confirmation_required",
+        "ordered",
+    ]
+    # The key is no transcript, so the answer to it joins the turn that asked for it.
+    answer = record.turns[-1].bot_text
+    assert 0 <= answer.index("разом") < answer.index("оформлено")
+    assert calls[0].outcome == "completed"
+
+
+async def test_a_model_that_recites_its_instructions_is_not_heard_or_stored(start_service) -> None:
+    service, calls = await _voice_service(start_service)
+    prompts = service.prompts
+    assert prompts is not None
+    recital = "Звісно. " + " ".join(prompts.system.split())
+    service.backends.sandbox.llm.script = Script.model_validate({"default": {"text": recital}})
+    scenario = load_scenarios()["product_search"]
+    short = Scenario(scenario.name, scenario.title, scenario.language, scenario.steps[:1])
+
+    await _play(service, short)
+
+    safe = prompts.phrase("output_blocked")
+    assert calls[0].observer.record.turns[1].bot_text == f"Звісно. {safe}"
+    synthesized = " ".join(r.text for r in service.backends.sandbox.tts.requests)
+    assert safe in synthesized
+    for line in prompts.system.splitlines():
+        words = line.split()
+        if len(words) >= 8:
+            assert " ".join(words[2:8]) not in synthesized, line
+    assert (
+        service.metrics.registry.get_sample_value(
+            "callproc_output_blocked_total", {"reason": "instructions"}
+        )
+        == 1
+    )

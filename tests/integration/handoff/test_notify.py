@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from bot.call import Call
-from sandbox.caller import run_call
+from sandbox.caller import Caller, run_call
 from sandbox.scenario import Scenario, ScenarioPlayer, Step
 
 pytestmark = pytest.mark.integration
@@ -73,13 +73,15 @@ async def test_a_handoff_is_posted_everywhere_it_should_be(start_service):
     )
     calls: list[Call] = []
     service.on_call.append(calls.append)
-    scenario = Scenario(
-        "n", "n", "uk-UA",
-        (Step("say", ORDER), Step("say", PHONE_LINE), Step("dtmf", key="0"), Step("pause", secs=6)),
-    )  # fmt: skip
-    await run_call(
-        "127.0.0.1", service.server.port, ScenarioPlayer(scenario, service.backends.sandbox.codes)
-    )
+    scenario = Scenario("n", "n", "uk-UA", (Step("say", ORDER), Step("say", PHONE_LINE)))
+    player = ScenarioPlayer(scenario, service.backends.sandbox.codes)
+
+    async def order_then_press_0(caller: Caller) -> None:
+        await player(caller)  # the bot has answered the name and phone (a quote): then 0
+        caller.press("0")
+        await caller.pause(6)
+
+    await run_call("127.0.0.1", service.server.port, order_then_press_0)
     async with asyncio.timeout(20):
         while not all(receivers.got.values()):  # noqa: ASYNC110 - waits for the receivers
             await asyncio.sleep(0.05)
@@ -102,6 +104,8 @@ async def test_a_handoff_is_posted_everywhere_it_should_be(start_service):
 
     everything = json.dumps(receivers.got, ensure_ascii=False, default=str)
     assert "123 45 67" not in everything and "0671234567" not in everything
+    # The name given for the order reaches no receiver in clear: initials (issue 15, point 9).
+    assert "Коваль" not in everything and "О. К." in hook["summary"]
     # Chats are wider audiences: facts only, never the caller's words (a name, here).
     assert "Коваль" not in telegram["text"] and "Оформіть" not in telegram["text"]
     assert sorted(c for c, _ in service.notifier.sent) == ["slack", "telegram", "webhook"]

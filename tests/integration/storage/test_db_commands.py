@@ -193,7 +193,7 @@ async def test_prune_removes_old_transcripts_and_keeps_the_calls(
 async def test_migrate_and_roles(database: ScratchDatabase, tmp_path: Path):
     done = callproc(database, tmp_path, "db", "migrate")
     assert done.returncode == 0, done.stderr
-    assert "database schema at revision 0003" in done.stdout
+    assert "database schema at revision 0004" in done.stdout
     roles = callproc(database, tmp_path, "db", "roles")
     assert roles.returncode == 0
     assert "CREATE ROLE callproc_app" in roles.stdout and "\\connect callproc" in roles.stdout

@@ -158,6 +158,7 @@ async def test_a_transfer_is_kept_in_postgres_and_redis(start_service, database:
     assert detail["outcome"] == "transferred" and detail["outcome_reason"] == "caller_request"
     assert detail["handoff"]["reason"] == "caller_request"
     assert detail["prompt_version"] == service.prompts.version
+    assert detail["llm_requests"] == call.observer.record.llm_requests > 0
     in_redis = await service.storage.sessions.get_handoff(uuid)
     assert {k: in_redis[k] for k in ("reason", "caller_wants")} == {
         k: detail["handoff"][k] for k in ("reason", "caller_wants")

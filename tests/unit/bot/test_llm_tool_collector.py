@@ -77,7 +77,16 @@ async def test_collects_every_tool_use_block_of_a_response_in_order():
             )
         )
     ]
-    assert len(events) == 3 + 2 * 6  # passed through unchanged
+    # text passed through; each tool's JSON deltas come as one delta, before its block stops
+    assert [e.type for e in events] == [
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        *["content_block_start", "content_block_delta", "content_block_stop"] * 2,
+    ]
+    assert events[1].delta.text == "Хвилинку, перевіряю."
+    assert json.loads(events[4].delta.partial_json) == search
+    assert json.loads(events[7].delta.partial_json) == stock
     assert collector.calls == [
         ("toolu_A", "search_products", search),
         ("toolu_B", "check_availability", stock),
@@ -94,3 +103,10 @@ async def test_a_tool_without_arguments_and_one_with_broken_json_are_still_repor
         ("toolu_A", "end_call", {}),
         ("toolu_B", "x", {"_unparsed_arguments": '{"a": '}),
     ]
+
+
+async def test_broken_json_is_handed_on_as_json_that_parses():
+    collector = ToolUseCollector()
+    events = [e async for e in collector.watch(stream(tool_block(0, "toolu_B", "x", '{"a": ')))]
+    (delta,) = [e for e in events if e.type == "content_block_delta"]
+    assert json.loads(delta.delta.partial_json) == {"_unparsed_arguments": '{"a": '}

@@ -8,6 +8,7 @@ from pipecat.frames.frames import (
     FunctionCallResultFrame,
     FunctionCallsStartedFrame,
     LLMContextFrame,
+    LLMTextFrame,
     UserStartedSpeakingFrame,
     UserStoppedSpeakingFrame,
 )
@@ -107,4 +108,58 @@ async def test_the_llm_deadline_waits_for_the_model_to_be_asked():
     assert failures == []
     await model_asked_again(dog)
     assert await fired(failures) == [("llm", "deadline")]
+    await dog.cleanup()
+
+
+# --- a late first token: the hold before the deadline (issue 15, point 5) ---------------------
+
+
+def watched_for_lateness(hold_secs: float) -> tuple[StageWatchdog, list[str]]:
+    dog = StageWatchdog({"stt": 10, "llm": LLM_SECS * 4, "tts": 10}, llm_hold_secs=hold_secs)
+    events: list[str] = []
+
+    @dog.event_handler("on_late")
+    async def on_late(_dog, stage):
+        events.append(f"late {stage}")
+
+    @dog.event_handler("on_failure")
+    async def on_failure(_dog, stage, reason):
+        events.append(f"{reason} {stage}")
+
+    return dog, events
+
+
+async def test_a_hung_model_is_late_first_and_misses_its_deadline_after():
+    dog, events = watched_for_lateness(LLM_SECS)
+    await push(dog, UserStartedSpeakingFrame())
+    await push(dog, UserStoppedSpeakingFrame())
+    for _ in range(100):
+        if len(events) == 2:
+            break
+        await asyncio.sleep(LLM_SECS)
+    assert events == ["late llm", "deadline llm"]
+    await dog.cleanup()
+
+
+async def test_a_first_token_in_time_is_not_late():
+    dog, events = watched_for_lateness(LLM_SECS)
+    await push(dog, UserStartedSpeakingFrame())
+    await push(dog, UserStoppedSpeakingFrame())
+    await push(dog, LLMTextFrame("Так"))
+    await asyncio.sleep(LLM_SECS * 6)
+    assert events == []
+    await dog.cleanup()
+
+
+@pytest.mark.parametrize("hold_secs", [0.0, LLM_SECS * 4, LLM_SECS * 8])
+async def test_no_hold_when_it_is_off_or_not_before_the_deadline(hold_secs):
+    dog, events = watched_for_lateness(hold_secs)
+    await push(dog, UserStartedSpeakingFrame())
+    await push(dog, UserStoppedSpeakingFrame())
+    for _ in range(100):
+        if events:
+            break
+        await asyncio.sleep(LLM_SECS)
+    await asyncio.sleep(LLM_SECS)
+    assert events == ["deadline llm"]
     await dog.cleanup()
