@@ -53,8 +53,17 @@ What is handled, and how it is read (Ukrainian; Russian mirrors it with Russian 
 * **Signs**: a leading ``-``/``−``/``+`` is "мінус"/"плюс"; ``№`` before a number is "номер";
   ``24/7`` is "цілодобово" ("круглосуточно").
 
-Left as written: calendar years before рік/року/р. (год/г. in Russian), dates such as
-``25.12.2024``, lists like ``1,2,3``, ordinal suffixes (``1-й``, ``5-річна``) and everything
+* **Abbreviations** of addresses and catalogue text are read in full: вул., просп., пров.,
+  бульв., пл., буд., кв., обл., р-н, смт, тел., відд., ім. (ул., пер., д., пгт, отд., им. ...
+  in Russian), "м." (г.) before a city's name as місто/місті/міста (город/городе/города) as
+  the word before it asks; "міс." (мес.) after a number is months.
+
+* **Dates** ``31.12`` and ``25.12.2024`` (a year of this century) are read "on what day":
+  "тридцять першого грудня", "двадцять п'ятого грудня дві тисячі двадцять четвертого року"
+  ("тридцать первого декабря ... года"); a dotted number before a unit stays a decimal.
+
+Left as written: calendar years before рік/року/р. (год/г. in Russian), other dates,
+lists like ``1,2,3``, ordinal suffixes (``1-й``, ``5-річна``) and everything
 that is not a number. Output never contains a digit from a handled pattern.
 
 English (``en-US``) keeps digits for the English voice: thousands separators are removed
@@ -69,12 +78,15 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Final, cast
 
 from processors.speech_words import (
+    ABBREVIATIONS,
     ACCUSATIVE_PREPOSITIONS,
     ADJECTIVE_ENDINGS,
+    CITY_ABBREVIATIONS,
+    DAY_ORDINALS,
     EN_ONES,
     EN_TENS,
     EN_UNITS,
@@ -84,17 +96,20 @@ from processors.speech_words import (
     LANGUAGE_UNIT_SPELLINGS,
     LETTER_NAMES,
     MASCULINE_NOUNS,
+    MONTHS,
     NEUTER_ENDINGS,
     NEUTER_NOUNS,
     NOT_NOUNS,
     NUMERALS,
     RANGE_OPENERS,
     ROUND_THE_CLOCK,
+    TENS_ORDINALS,
     TIME_CASES,
     UK_ORDINAL_ENDINGS,
     UK_ORDINAL_STEMS,
     UNIT_SPELLINGS,
     UNITS,
+    YEAR_WORDS,
     Case,
     Gender,
     Numerals,
@@ -149,6 +164,9 @@ def _pattern(language: str) -> re.Pattern[str]:
         (?<![\w+.,()\-])(?<![0-9]{_SPACES})(?P<phone>\+?\(?(?:38{_PHONE_GAP}0|0)(?:{_PHONE_GAP}[0-9]){{9}})
             (?![\w\-–—]|[.,][0-9])
         |(?<![\w+.,\-])(?P<local>[0-9]{{3}}-[0-9]{{2}}-[0-9]{{2}})(?![\w\-]|[.,][0-9])
+        |(?<![\w.,:])(?P<date>(?P<day>0[1-9]|[12][0-9]|3[01])\.(?P<month>0[1-9]|1[0-2])
+            (?:\.(?P<dyear>20[0-9]{{2}})(?:{_SPACES}?(?P<yabbr>[рг]\.))?)?)(?![\w]|[.,][0-9])
+            (?!{_SPACES}?(?:{units})(?![^\W\d_]))
         |(?<![\w.,:])(?P<time>(?P<hh>[01]?[0-9]|2[0-3]):(?P<mm>[0-5][0-9]))
             (?![\w:]|[.,][0-9])
         |(?<![\w\-])(?P<code>(?P<letters>[{_UPPER}]{{1,4}})-?(?P<digits>[0-9]{{3,}}))
@@ -202,9 +220,32 @@ def speakable(text: str, language: str) -> str:
         ValueError: ``language`` is not one of `SUPPORTED_LANGUAGES`.
     """
     _check_language(language)
+    if language in CITY_ABBREVIATIONS:
+        text = _abbreviations(language).sub(lambda m: _say_abbreviation(m, language), text)
     if not any("0" <= ch <= "9" for ch in text):
         return text
     return _pattern(language).sub(lambda m: _replace(m, language), text)
+
+
+@cache
+def _abbreviations(language: str) -> re.Pattern[str]:
+    spelled = sorted(ABBREVIATIONS[language], key=len, reverse=True)
+    capital = [a.capitalize() for a in spelled if len(a.rstrip(".")) > 1]  # "Д." is an initial
+    words = "|".join(re.escape(a) for a in spelled + capital)
+    city = {"uk-UA": "м", "ru-RU": "г"}[language]
+    return re.compile(
+        rf"(?<![\w\-.])(?:(?P<word>{words})(?![\w\-])"
+        rf"|(?<![0-9][ \u00a0\u202f])(?P<city>{city})\.(?=[ \u00a0\u202f]*[{_UPPER}]))"
+    )
+
+
+def _say_abbreviation(m: re.Match[str], language: str) -> str:
+    if m["city"]:
+        city = CITY_ABBREVIATIONS[language]
+        return city.get(_previous_word(m.string, m.start()), city[""])
+    written = m["word"]
+    full = ABBREVIATIONS[language][written.lower()]
+    return full.capitalize() if written[0].isupper() else full
 
 
 def number_words(n: int, language: str, gender: str = "m") -> str:
@@ -474,6 +515,8 @@ def _replace(m: re.Match[str], language: str) -> str:
         return _say_phone(m["phone"], language)
     if m["local"] is not None:
         return _say_groups(m["local"].split("-"), False, language)
+    if m["date"] is not None:
+        return _say_date(m, language)
     if m["time"] is not None:
         return _say_time(m, language)
     if m["code"] is not None:
@@ -533,6 +576,32 @@ def _say_time(m: re.Match[str], language: str) -> str:
         return f"{said} {_digits_words(minutes, num)}"
     minutes_case: Case = "gen" if language == "ru-RU" and case == "gen" else "nom"
     return f"{said} {_group_words(minutes, num, 'f', minutes_case)}"
+
+
+def _say_date(m: re.Match[str], language: str) -> str:
+    """A date as a day of a month: 31.12 -> "тридцять першого грудня" (and a year's words)."""
+    if language == "en-US":
+        return m[0]
+    said = f"{_ordinal_genitive(int(m['day']), language)} {MONTHS[language][int(m['month'])]}"
+    if m["dyear"] is None:
+        return said
+    first, prefix, year_word = YEAR_WORDS[language]
+    rest = int(m["dyear"]) - 2000
+    said += f" {prefix} {_ordinal_genitive(rest, language)}" if rest else f" {first}"
+    following = m.string[m.end() : m.end() + 8].lstrip(" \u00a0")
+    if not m["yabbr"] and re.match(r"(?:рік|року|год|года)(?!\w)", following):
+        return said  # the year's word is already there
+    return f"{said} {year_word}"
+
+
+def _ordinal_genitive(n: int, language: str) -> str:
+    """1..99 as a masculine ordinal in the genitive: 25 -> "двадцять п'ятого"."""
+    if n < 20:
+        return DAY_ORDINALS[language][n]
+    tens, ones = divmod(n, 10)
+    if not ones:
+        return TENS_ORDINALS[language][tens]
+    return f"{NUMERALS[language].tens['nom'][tens]} {DAY_ORDINALS[language][ones]}"
 
 
 def _uk_hour(hour: int, case: Case) -> str:
