@@ -105,7 +105,8 @@ async def run_demo(
     assert service.backends is not None
     stack = service.backends.sandbox
     if stack is not None:
-        stack.learn([line for scenario in chosen for line in scenario.lines])
+        for scenario in chosen:
+            stack.learn(scenario.lines, scenario.language)
     codes = stack.codes if stack else build_phrasebook([x for s in chosen for x in s.lines])
     services = service.backends.describe()
     assert service.storage is not None

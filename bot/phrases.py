@@ -16,7 +16,7 @@ from google.api_core import exceptions as google_errors
 from google.cloud import texttospeech_v1
 
 from bot.prompts import PromptSet
-from bot.services import Backends
+from bot.services import Backends, tts_voice
 from bot.settings import Settings
 from observability.logging import get_logger
 
@@ -59,7 +59,7 @@ async def _with_google(
         input=texttospeech_v1.SynthesisInput(text=text),
         voice=texttospeech_v1.VoiceSelectionParams(
             language_code=settings.language,
-            name=f"{settings.language}-Chirp3-HD-{settings.speech.tts_voice}",
+            name=tts_voice(settings, settings.language),
         ),
         audio_config=texttospeech_v1.AudioConfig(
             audio_encoding=texttospeech_v1.AudioEncoding.LINEAR16, sample_rate_hertz=rate

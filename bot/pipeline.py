@@ -28,13 +28,21 @@ from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from bot.prompts import PromptSet, load_prompts
-from bot.services import Backends, build_llm, build_stt, build_tts
+from bot.services import (
+    Backends,
+    build_llm,
+    build_stt,
+    build_tts,
+    call_languages,
+    language_switch_frames,
+)
 from bot.settings import Language, Settings
 from bot.tools import StoreTools, internal_texts, tools_schema
 from observability.observers import frame_filter
 from processors.echo import EchoProcessor
 from processors.fallback_speech import FallbackSpeech
 from processors.keypad_yes import KeypadYes
+from processors.language_switch import LanguageSwitch
 from processors.operator_request import OperatorRequest
 from processors.output_guard import LeakDetector, OnBlocked, OutputGuard
 from processors.phone_vad import PhoneVADAnalyzer, PhoneVADProcessor, shared_batcher
@@ -90,8 +98,10 @@ def voice_processors(
     transcript is in. The greeting cannot be interrupted: the caller is muted until the
     bot's first answer is complete. Asking for a person (or pressing 0) goes to the
     operators without the model (``OperatorRequest``, right after speech-to-text); pressing
-    1 is the caller's yes (``KeypadYes``). What the model says reaches text-to-speech only
-    through the ``OutputGuard`` (no instructions, tool names or JSON read out).
+    1 is the caller's yes (``KeypadYes``). A caller heard speaking one of the other languages
+    (Russian by default) is answered in it from then on (``LanguageSwitch``). What the model
+    says reaches text-to-speech only through the ``OutputGuard`` (no instructions, tool
+    names or JSON read out).
     """
     turn = settings.turn
     vad = PhoneVADAnalyzer(
@@ -121,10 +131,15 @@ def voice_processors(
     )
     llm = build_llm(settings, backends, prompts)
     tools.register(llm)
+    languages = call_languages(settings)
+    switch = LanguageSwitch(
+        settings.language, languages[1:], lambda code: language_switch_frames(settings, code)
+    )
     return [
         transport.input(),
         PhoneVADProcessor(vad),  # on the reader task, before STT (which keeps the audio)
         build_stt(settings, backends),
+        *([switch] if len(languages) > 1 else []),
         operator_request,
         KeypadYes(),
         user,

@@ -21,6 +21,7 @@ from google.cloud.speech_v2.services.speech.transports import SpeechGrpcAsyncIOT
 from google.cloud.texttospeech_v1.services.text_to_speech.transports import (
     TextToSpeechGrpcAsyncIOTransport,
 )
+from pipecat.frames.frames import Frame, TTSUpdateSettingsFrame
 from pipecat.services.google.stt import GoogleSTTService
 from pipecat.services.google.tts import GoogleTTSService
 from pipecat.transcriptions.language import Language
@@ -208,6 +209,25 @@ def _endpoint(service: str, location: str) -> ClientOptions | None:
     return ClientOptions(api_endpoint=f"{location}-{service}.googleapis.com")
 
 
+def call_languages(settings: Settings) -> list[str]:
+    """The conversation language first, then the other languages a caller may speak."""
+    others = [code for code in settings.other_languages if code != settings.language]
+    return [settings.language, *dict.fromkeys(others)]
+
+
+def tts_voice(settings: Settings, language: str) -> str:
+    """The Chirp 3 HD voice of the configured persona in ``language``."""
+    return f"{language}-Chirp3-HD-{settings.speech.tts_voice}"
+
+
+def language_switch_frames(settings: Settings, language: str) -> list[Frame]:
+    """What switches a call's text-to-speech to ``language`` (voice and spoken numbers)."""
+    delta = GoogleTTSService.Settings(
+        voice=tts_voice(settings, language), language=Language(language)
+    )
+    return [TTSUpdateSettingsFrame(delta=delta)]
+
+
 def build_stt(settings: Settings, backends: Backends) -> PhoneSTTService:
     """Speech-to-Text for one call, at the call's own sample rate (8 kHz sent as is)."""
     return PhoneSTTService(
@@ -216,7 +236,7 @@ def build_stt(settings: Settings, backends: Backends) -> PhoneSTTService:
         location=settings.speech.stt_location,
         settings=GoogleSTTService.Settings(
             model=settings.speech.stt_model,
-            languages=[Language(settings.language)],
+            languages=[Language(code) for code in call_languages(settings)],
             enable_interim_results=True,
             enable_automatic_punctuation=True,
         ),
@@ -224,18 +244,21 @@ def build_stt(settings: Settings, backends: Backends) -> PhoneSTTService:
 
 
 def build_tts(settings: Settings, backends: Backends) -> PhoneTTSService:
-    """Streaming Text-to-Speech for one call, in the conversation language."""
-    return PhoneTTSService(
+    """Streaming Text-to-Speech for one call, in the conversation language (until it switches)."""
+    tts = PhoneTTSService(
         access=backends.google,
         location=settings.speech.tts_location,
         settings=GoogleTTSService.Settings(
-            voice=f"{settings.language}-Chirp3-HD-{settings.speech.tts_voice}",
+            voice=tts_voice(settings, settings.language),
             language=Language(settings.language),
             speaking_rate=settings.speech.tts_speaking_rate,
         ),
         # Prices, phone numbers, units... in words, so the voice reads them right.
-        text_transforms=[("*", speakable_transform(settings.language))],
+        text_transforms=[
+            ("*", speakable_transform(settings.language, lambda: tts.spoken_language))
+        ],
     )
+    return tts
 
 
 def build_llm(settings: Settings, backends: Backends, prompts: PromptSet) -> StoreLLMService:

@@ -8,6 +8,7 @@ one :class:`Settings` and passes it down.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -479,6 +480,13 @@ class Settings(BaseSettings):
     language: Language = Field(
         "uk-UA", description="Conversation language (prompts, recognition, voice)."
     )
+    other_languages: list[Language] = Field(
+        ["ru-RU"],
+        description='Other languages a caller may speak, as JSON (e.g. ["ru-RU"], or [] for '
+        "none): recognised alongside the conversation language, and a caller heard in one is "
+        "answered in it for the rest of the call (voice and spoken numbers switch; Claude is "
+        "told to reply in the caller's language).",
+    )
     store_name: str = Field(
         "ТехноДім", min_length=1, max_length=80, description="The store's name, as the bot says it."
     )
@@ -577,7 +585,12 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
             if isinstance(value, BaseModel):
                 walk(value, (*prefix, name))
                 continue
-            shown = "(set)" if isinstance(value, SecretStr) else str(value)
+            if isinstance(value, SecretStr):
+                shown = "(set)"
+            elif isinstance(value, list):
+                shown = json.dumps(value)  # as the variable is written
+            else:
+                shown = str(value)
             rows.append((env_name((*prefix, name)), shown, field.description or ""))
 
     walk(settings, ())

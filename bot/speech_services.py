@@ -48,6 +48,7 @@ from pipecat.frames.frames import (
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.google.stt import GoogleSTTService
 from pipecat.services.google.tts import GoogleTTSService
+from pipecat.utils.types import is_given
 
 from observability.logging import get_logger
 
@@ -237,6 +238,13 @@ class PhoneTTSService(GoogleTTSService):
     def __init__(self, *, access: GoogleAccess, **kwargs):
         self._shared_client = access.tts_client  # read by _create_client during __init__
         super().__init__(credentials=access.credentials_json, **kwargs)
+        self.spoken_language = str(self._settings.language)  # what speakable writes for
+
+    async def _update_settings(self, delta: Any) -> dict[str, Any]:
+        """Apply a settings update; a new language also changes how numbers are spoken."""
+        if is_given(delta.language) and delta.language is not None:
+            self.spoken_language = str(delta.language)  # a Language is a str enum
+        return await super()._update_settings(delta)
 
     def _create_client(
         self, credentials: str | None, credentials_path: str | None

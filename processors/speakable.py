@@ -274,13 +274,17 @@ def number_words(n: int, language: str, gender: str = "m") -> str:
     return _integer_words(n, NUMERALS[language], cast(Gender, gender), "nom")
 
 
-def speakable_transform(language: str) -> Callable[[str, str], Awaitable[str]]:
+def speakable_transform(
+    language: str, current: Callable[[], str] | None = None
+) -> Callable[[str, str], Awaitable[str]]:
     """Build the pipecat TTS text transform that applies `speakable`.
 
     Use as ``TTSService(text_transforms=[("*", speakable_transform("uk-UA"))])``.
 
     Args:
         language: ``uk-UA``, ``ru-RU`` or ``en-US``.
+        current: If given, asked for the language of each sentence (a call whose voice
+            switches language); ``language`` is then only the first one.
 
     Returns:
         ``async (text, text_type) -> text``. Should rewriting ever fail, it logs and returns
@@ -294,7 +298,8 @@ def speakable_transform(language: str) -> Callable[[str, str], Awaitable[str]]:
 
     async def transform(text: str, text_type: str) -> str:
         try:
-            return speakable(text, language)
+            spoken = current() if current is not None else language
+            return speakable(text, spoken if spoken in SUPPORTED_LANGUAGES else language)
         except Exception:
             _log.exception("speakable failed; speaking the text as written")
             return text

@@ -319,6 +319,11 @@ class _Session:
         out, self._out = self._out, []
         return [] if self.hung else out
 
+    def _language_of(self, u: _Utterance) -> str:
+        spoken = self.stand_in.spoken_in.get(u.record.code or -1, "").lower()
+        listed = {code.lower() for code in self.record.language_codes}
+        return spoken if spoken in listed else self.language
+
     def _started(self, event: UtteranceStarted) -> None:
         text = None if event.code is None else self.stand_in.phrasebook.get(event.code)
         record = UtteranceRecord(event.code, text, event.at_secs, event.decoded_at_secs)
@@ -370,7 +375,7 @@ class _Session:
                 is_final=False,
                 stability=self.knobs.stability,
                 result_end_offset=datetime.timedelta(seconds=due),
-                language_code=self.language,
+                language_code=self._language_of(u),
             )
             self._send(cloud_speech.StreamingRecognizeResponse(results=[result]), "interim", u, due)
 
@@ -396,7 +401,7 @@ class _Session:
             ],
             is_final=True,
             result_end_offset=datetime.timedelta(seconds=u.record.speech_end_secs or now),
-            language_code=self.language,
+            language_code=self._language_of(u),
         )
         response = cloud_speech.StreamingRecognizeResponse(
             results=[result],
@@ -484,6 +489,9 @@ class SpeechStandIn:
 
     Attributes:
         phrasebook: Tone code -> text; replace or edit it at any time.
+        spoken_in: Tone code -> the phrase's language (``ru-RU``), reported as the result's
+            ``language_code`` when the config lists it (Google's multi-language recognition);
+            otherwise the config's first language is reported.
         knobs: Timing and faults, read live.
         languages: Language codes accepted in a config (case-insensitive).
         streams: One ``StreamRecord`` per call, in arrival order.
@@ -503,6 +511,7 @@ class SpeechStandIn:
         languages: tuple[str, ...] = LANGUAGES,
     ) -> None:
         self.phrasebook: dict[int, str] = dict(phrasebook or {})
+        self.spoken_in: dict[int, str] = {}  # code -> the phrase's language, if not the first
         self.knobs = knobs or Knobs()
         self.languages = languages
         self.streams: list[StreamRecord] = []

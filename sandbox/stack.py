@@ -30,13 +30,19 @@ class SandboxStack:
             [line for scenario in self.scenarios.values() for line in scenario.lines]
         )
         self.stt = SpeechStandIn(phrasebook={code: text for text, code in self.codes.items()})
+        for scenario in self.scenarios.values():
+            self._spoken_in(scenario.lines, scenario.language)
         self.tts = TextToSpeechStandIn()
         self.llm = AnthropicStandIn(Script.from_file(assistant_script))
 
-    def learn(self, lines: list[str]) -> None:
+    def learn(self, lines: list[str], language: str) -> None:
         """Teach the STT stand-in more caller lines (a scenario file of the user's own)."""
         self.codes = build_phrasebook([*self.codes, *lines])
         self.stt.phrasebook = {code: text for text, code in self.codes.items()}
+        self._spoken_in(lines, language)
+
+    def _spoken_in(self, lines: list[str], language: str) -> None:
+        self.stt.spoken_in.update((self.codes[line], language) for line in lines)
 
     async def start(self) -> None:
         """Start all three on free loopback ports."""

@@ -227,3 +227,25 @@ async def test_a_model_that_recites_its_instructions_is_not_heard_or_stored(star
         )
         == 1
     )
+
+
+async def test_a_russian_speaking_caller_is_answered_in_russian(start_service) -> None:
+    """Issue 15, deliverable 3: recognised as Russian, then voice and numbers in Russian."""
+    service, calls = await _voice_service(start_service)
+    scenario = load_scenarios()["russian"]
+
+    await _play(service, scenario)
+
+    turns = calls[0].observer.record.turns
+    assert [t.user_text for t in turns[1:]] == scenario.lines
+    stream = service.backends.sandbox.stt.streams[0]
+    assert [code.lower() for code in stream.language_codes] == ["uk-ua", "ru-ru"]
+    spoken = [r for r in service.backends.sandbox.tts.requests if r.method == "StreamingSynthesize"]
+    greeting, *answers = spoken
+    assert greeting.language == "uk-UA"  # the store greets in its own language
+    assert answers and {(r.language, r.voice.split("-Chirp3")[0]) for r in answers} == {
+        ("ru-RU", "ru-RU")
+    }
+    said = " ".join(r.text for r in answers)
+    assert "восемьсот девяносто девять гривен" in said  # Russian numbers, not Ukrainian
+    assert "от шестидесяти гривен" in said
