@@ -17,7 +17,7 @@ from bot.pipeline import leak_detector
 from bot.prompts import REQUIRED_PHRASES, load_prompts
 from bot.settings import Language
 from bot.tools import internal_texts
-from processors.output_guard import OutputGuard
+from processors.output_guard import LeakReader, OutputGuard
 
 pytestmark = pytest.mark.unit
 
@@ -114,17 +114,26 @@ def spoken(frames) -> str:
     return "".join(f.text for f in frames if isinstance(f, LLMTextFrame))
 
 
-async def test_sentences_pass_whole_and_in_order_with_the_frames_around_them():
+async def test_text_passes_word_by_word_in_order_with_the_frames_around_it():
     blocked: list[str] = []
     answer = "Є павербанк за 899 грн. Вам підходить? Можу оформити"
     frames = [LLMFullResponseStartFrame(), *tokens(answer), LLMFullResponseEndFrame()]
     (down, _up) = await run_test(guard(blocked), frames_to_send=frames)
     assert spoken(down) == answer
     texts = [f.text for f in down if isinstance(f, LLMTextFrame)]
-    assert texts == ["Є павербанк за 899 грн.", " Вам підходить?", " Можу оформити"]
+    assert texts[0] == "Є "  # the first word goes on as soon as it is complete
     assert isinstance(down[0], LLMFullResponseStartFrame)
     assert isinstance(down[-1], LLMFullResponseEndFrame)
     assert blocked == []
+
+
+async def test_words_that_may_begin_a_copy_wait_for_the_next_ones():
+    reader = LeakReader(DETECTOR)
+    first = PROMPTS["uk-UA"].system.split()[:2]  # "Ти —": the start of the prompt
+    assert reader.read(" ".join(first) + " ") is None
+    assert reader.take() == ""  # held: it may go on as the prompt does
+    assert reader.read("шукаю павербанк ") is None
+    assert reader.take() == " ".join(first) + " шукаю павербанк "
 
 
 async def test_a_recited_prompt_becomes_one_safe_sentence_and_the_rest_is_dropped():
@@ -159,13 +168,13 @@ async def test_text_before_a_tool_call_is_released_before_it():
     assert spoken(down) == "Хвилинку"
 
 
-async def test_an_interruption_drops_the_unfinished_sentence():
+async def test_an_interruption_drops_what_is_held():
     frames = [
         *tokens("Є павербанк за"),
-        SleepFrame(0.1),  # the text is held before the interruption comes
+        SleepFrame(0.1),  # the last word is held (incomplete) when the interruption comes
         InterruptionFrame(),
         SleepFrame(0.1),
         LLMFullResponseEndFrame(),
     ]
     (down, _up) = await run_test(guard([]), frames_to_send=frames)
-    assert spoken(down) == ""
+    assert spoken(down) == "Є павербанк "
