@@ -19,7 +19,7 @@ class KeypadYes(FrameProcessor):
     """Turns the key 1 into the caller saying yes."""
 
     def __init__(self, **kwargs):
-        # Direct mode: no queue and task of its own; caller audio passes it 50 times a second.
+        # Direct mode: no queue and task of its own for a frame that comes once in a while.
         super().__init__(enable_direct_mode=True, **kwargs)
 
     async def process_frame(self, frame: Frame, direction: FrameDirection):

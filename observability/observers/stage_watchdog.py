@@ -23,6 +23,8 @@ produces audio. Acting on either is the failure policy's job.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any
 
 from pipecat.frames.frames import (
     ErrorFrame,
@@ -141,13 +143,15 @@ class StageWatchdog(BaseObserver):
         self._timers[stage] = loop.call_later(self._limits[stage], self._missed, stage)
 
     def _missed(self, stage: str) -> None:
-        task = asyncio.get_running_loop().create_task(self._fail(stage, "deadline"))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._fail(stage, "deadline"))
 
     def _late(self, stage: str) -> None:
         self._timers.pop(f"{stage}_hold", None)
-        task = asyncio.get_running_loop().create_task(self._call_event_handler("on_late", stage))
+        self._spawn(self._call_event_handler("on_late", stage))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` (a timer fired) in a task of its own, kept until it is done."""
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
