@@ -80,16 +80,24 @@ def _wait_ready(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
     raise AssertionError("callproc serve never became ready")
 
 
-def _call(served: Served, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _run_once(
+    cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``callproc ARGS`` to its end (a command that stops by itself, or at start-up)."""
     return subprocess.run(
-        [*CALLPROC, "call", "--target", served.target, *args],
-        env=served.env,
+        [*CALLPROC, *args],
+        env=env if env is not None else _env(),
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=60,
-        check=True,
+        timeout=timeout,
     )
+
+
+def _call(served: Served, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    proc = _run_once(cwd, "call", "--target", served.target, *args, env=served.env)
+    proc.check_returncode()
+    return proc
 
 
 def test_serve_call_and_sigterm(tmp_path: Path) -> None:
@@ -113,14 +121,7 @@ def test_serve_call_and_sigterm(tmp_path: Path) -> None:
     assert any(line["event"] == "stopped" for line in lines)
 
     # The call was kept in the embedded PostgreSQL under ./var; a person reviews it later.
-    listed = subprocess.run(
-        [*CALLPROC, "calls", "list", "--json"],
-        env=served.env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    listed = _run_once(tmp_path, "calls", "list", "--json", env=served.env)
     assert listed.returncode == 0, listed.stderr
     (recorded,) = json.loads(listed.stdout)
     assert recorded["call_uuid"] == ended[0]["call_uuid"]
@@ -163,27 +164,13 @@ def test_call_sends_a_wav_file_of_any_rate(tmp_path: Path) -> None:
 def test_call_refuses_a_file_that_is_not_a_wav(tmp_path: Path) -> None:
     bogus = tmp_path / "speech.wav"
     bogus.write_text("not audio")
-    proc = subprocess.run(
-        [*CALLPROC, "call", "--wav", str(bogus)],
-        env=_env(),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = _run_once(tmp_path, "call", "--wav", str(bogus))
     assert proc.returncode == 2
     assert "not a readable WAV file" in proc.stderr
 
 
 def test_bad_setting_stops_start_up_with_one_clear_line(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [*CALLPROC, "serve"],
-        env=_env(CALLPROC_AUDIOSOCKET__PORT="ninety"),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = _run_once(tmp_path, "serve", env=_env(CALLPROC_AUDIOSOCKET__PORT="ninety"))
     assert proc.returncode == 2
     assert "CALLPROC_AUDIOSOCKET__PORT='ninety'" in proc.stderr
     assert "valid integer" in proc.stderr
@@ -195,8 +182,9 @@ def test_a_port_in_use_stops_start_up_with_the_setting_to_change(tmp_path: Path)
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        proc = subprocess.run(
-            [*CALLPROC, "serve"],
+        proc = _run_once(
+            tmp_path,
+            "serve",
             env=_env(
                 CALLPROC_PIPELINE="echo",
                 CALLPROC_WORKERS="1",
@@ -205,9 +193,6 @@ def test_a_port_in_use_stops_start_up_with_the_setting_to_change(tmp_path: Path)
                 CALLPROC_AUDIOSOCKET__HOST="127.0.0.1",
                 CALLPROC_AUDIOSOCKET__PORT=str(_free_port()),
             ),
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
             timeout=120,
         )
     assert proc.returncode == 2, proc.stderr
@@ -225,14 +210,7 @@ def test_a_port_in_use_stops_start_up_with_the_setting_to_change(tmp_path: Path)
 )
 def test_demo_names_a_scenario_it_cannot_run_in_one_line(tmp_path: Path, wanted, says) -> None:
     (tmp_path / "broken.yaml").write_text("name: broken\n")
-    proc = subprocess.run(
-        [*CALLPROC, "demo", wanted],
-        env=_env(),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = _run_once(tmp_path, "demo", wanted)
     assert proc.returncode == 2
     assert says in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -12,7 +12,7 @@ import pytest
 from bot.prompts import load_prompts
 from bot.settings import StoreSettings
 from sandbox.anthropic_api import Script
-from tests.integration.conversation import Bench
+from tests.integration.conversation import Bench, Conversation
 
 pytestmark = pytest.mark.integration
 
@@ -223,16 +223,20 @@ def confirms_anything(sku: str, price: int, quote_text: str) -> Script:
     )
 
 
+async def quoting(bench, quote_text: str) -> tuple[Conversation, int]:
+    """A conversation with a model that confirms anything; the price of what it orders."""
+    product = in_stock(bench)
+    bench.llm.script = confirms_anything(product.sku, product.price_uah, quote_text)
+    return await bench.conversation(), product.price_uah
+
+
 @pytest.mark.parametrize(
     "refusal",
     ["Ні, не підтверджую, я передумала.", "Нет, не надо.", "No, cancel it.", "Так, але дві."],
 )
 async def test_a_refusal_after_the_quote_places_nothing(refusal):
     async with Bench(script([])) as bench:
-        product = in_stock(bench)
-        sku, price = product.sku, product.price_uah
-        bench.llm.script = confirms_anything(sku, price, "Разом {result[total_uah]} грн. Так?")
-        talk = await bench.conversation()
+        talk, price = await quoting(bench, "Разом {result[total_uah]} грн. Так?")
         assert await talk.say("Замовте, будь ласка.") == f"Разом {price} грн. Так?"
         assert await talk.say(refusal) == f"Разом {price} грн. Так?"
         assert talk.calls[-1].status == "confirmation_required"
@@ -245,10 +249,7 @@ async def test_a_refusal_after_the_quote_places_nothing(refusal):
 
 async def test_an_order_nobody_asked_for_is_not_placed_on_the_callers_next_sentence():
     async with Bench(script([])) as bench:
-        product = in_stock(bench)
-        sku, price = product.sku, product.price_uah
-        bench.llm.script = confirms_anything(sku, price, "Разом {result[total_uah]} грн.")
-        talk = await bench.conversation()
+        talk, _price = await quoting(bench, "Разом {result[total_uah]} грн.")
         await talk.say("Скільки коштує доставка?")  # the model quotes an order of its own
         await talk.say("А яка гарантія на навушники?")
         assert [c.status for c in talk.calls] == ["confirmation_required"] * 2
@@ -257,11 +258,8 @@ async def test_an_order_nobody_asked_for_is_not_placed_on_the_callers_next_sente
 
 async def test_a_quote_the_caller_never_heard_cannot_be_confirmed():
     async with Bench(script([])) as bench:
-        product = in_stock(bench)
-        sku, price = product.sku, product.price_uah
         # The model asks for a yes without ever saying the total.
-        bench.llm.script = confirms_anything(sku, price, "Оформлюємо?")
-        talk = await bench.conversation()
+        talk, price = await quoting(bench, "Оформлюємо?")
         assert await talk.say("Замовте, будь ласка.") == "Оформлюємо?"
         assert await talk.say("Так.") == f"Разом {price} грн. Підтверджуєте?"
         assert order_posts(bench) == 0
