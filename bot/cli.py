@@ -7,6 +7,8 @@ import asyncio
 import errno
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bot.settings import (
@@ -69,6 +71,29 @@ def _parser() -> argparse.ArgumentParser:
         help="shipped scenario names or scenario files (path/to/call.yaml); default: all shipped",
     )
     demo.set_defaults(func=_demo)
+
+    evaluate = sub.add_parser(
+        "eval",
+        help="place the attack and conversation suite as calls and judge every one",
+        description="Places every attack of sandbox/eval/attacks.yaml and every shipped "
+        "scenario as a call (speech on the local stand-ins) and judges it: orders at a wrong "
+        "price or without a yes, instructions spoken, other customers' data, LLM requests, "
+        "silences, clean ends. By default the model is a scripted one that falls for every "
+        "attack (the code's guardrails are judged; every case must pass); --live uses real "
+        "Claude. Exits 1 if any call failed a check.",
+    )
+    evaluate.add_argument(
+        "--live", action="store_true", help="real Claude (needs ANTHROPIC_API_KEY) instead"
+    )
+    evaluate.add_argument("--category", action="append", help="only this category (repeatable)")
+    evaluate.add_argument("--case", action="append", help="only this case id (repeatable)")
+    evaluate.add_argument(
+        "--concurrency", type=int, default=20, help="calls at a time (default 20)"
+    )
+    evaluate.add_argument(
+        "--out", type=Path, default=Path("eval-output"), help="where the report is saved"
+    )
+    evaluate.set_defaults(func=_eval)
 
     bench = sub.add_parser(
         "bench",
@@ -232,13 +257,23 @@ def _call(_: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(settings: Settings, args: argparse.Namespace) -> int:
-    # The report goes to the terminal, the service's own JSON log to a file beside it
-    # (configured before the import, which loads pipecat and its banner line).
-    log_path = Path("var/demo/service.log")
+@contextmanager
+def _service_log(command: str, settings: Settings) -> Iterator[Path]:
+    """The report goes to the terminal, the service's own JSON log to ``var/COMMAND/``.
+
+    Logging is configured before the caller imports the command's module (which loads pipecat
+    and its banner line).
+    """
+    log_path = Path(f"var/{command}/service.log")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w", encoding="utf-8") as log_file:
         configure_logging(settings.log_level, json=True, stream=log_file)
+        yield log_path
+    print(f"service log: {log_path}")
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    with _service_log("demo", settings):
         from bot.demo import choose_scenarios, run_demo
         from sandbox.scenario import ScenarioError
 
@@ -248,8 +283,24 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
             print(f"callproc demo: {e}", file=sys.stderr)
             return 2
         asyncio.run(run_demo(settings, args.scenarios or None))
-    print(f"service log: {log_path}")
     return 0
+
+
+def _eval(settings: Settings, args: argparse.Namespace) -> int:
+    with _service_log("eval", settings):
+        from bot.evaluation import EvalError, choose_cases, run_eval
+
+        try:
+            cases = choose_cases(args.category, args.case)
+            figures = asyncio.run(
+                run_eval(
+                    settings, cases, live=args.live, concurrency=args.concurrency, out=args.out
+                )
+            )
+        except EvalError as e:
+            print(f"callproc eval: {e}", file=sys.stderr)
+            return 2
+    return 0 if figures["passed"] == figures["calls"] else 1
 
 
 def _bench(settings: Settings, args: argparse.Namespace) -> int:

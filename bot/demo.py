@@ -135,12 +135,12 @@ async def run_demo(
 
     service.on_call.append(follow)
     started = time.monotonic()
-    seeded = set(_store_orders(service) or {})
+    seeded = set(store_orders(service) or {})
     try:
         results = await asyncio.gather(
-            *(_place(service, scenario, codes, names_by_call) for scenario in chosen)
+            *(place_scenario(service, scenario, codes, names_by_call) for scenario in chosen)
         )
-        orders = {k: v for k, v in (_store_orders(service) or {}).items() if k not in seeded}
+        orders = {k: v for k, v in (store_orders(service) or {}).items() if k not in seeded}
         snapshot = await _scrape(metrics_url, out / "metrics.prom")
     finally:
         await service.stop()
@@ -217,7 +217,7 @@ def _latency_summary(reports: dict[str, dict[str, Any]]) -> None:
         print(line)
 
 
-def _store_orders(service: Service) -> dict[str, dict[str, Any]] | None:
+def store_orders(service: Service) -> dict[str, dict[str, Any]] | None:
     """Orders the reference store accepted, with the catalogue total of each (None if real)."""
     store = service.backends.reference_store if service.backends else None
     if store is None:
@@ -232,12 +232,13 @@ def _store_orders(service: Service) -> dict[str, dict[str, Any]] | None:
     return checked
 
 
-async def _place(
+async def place_scenario(
     service: Service,
     scenario: Scenario,
     codes: dict[str, int],
     names_by_call: dict[uuid.UUID, str],
 ) -> tuple[CallResult, ScenarioPlayer, dict[str, str]]:
+    """Play one scenario as a call; returns what the caller heard and the dialplan's handoff."""
     call_id = uuid.uuid4()
     names_by_call[call_id] = scenario.name
     player = ScenarioPlayer(scenario, codes)
@@ -263,7 +264,7 @@ def _report(
     player: ScenarioPlayer,
     call: Call | None,
     services: str,
-    store_orders: dict[str, dict[str, Any]] | None,
+    placed_orders: dict[str, dict[str, Any]] | None,
 ) -> dict[str, Any]:
     turns = [t.as_dict() for t in call.observer.record.turns] if call else []
     tool_calls = [t.as_dict() for t in call.observer.record.tool_calls] if call else []
@@ -276,9 +277,9 @@ def _report(
         outcome=call.outcome if call else None,
         reason=call.end_detail.get("reason") if call else None,
     )
-    if scenario.expect.orders_placed is not None and store_orders is not None and placed:
+    if scenario.expect.orders_placed is not None and placed_orders is not None and placed:
         expectations["orders at the catalogue price"] = all(
-            o["total_uah"] == o["catalogue_total_uah"] for o in store_orders.values()
+            o["total_uah"] == o["catalogue_total_uah"] for o in placed_orders.values()
         )
     return {
         "scenario": scenario.name,

@@ -6,11 +6,12 @@ and holds back only words that may be the start of a copy: a run of words that a
 beginning of a word 4-gram of the "secret" texts (the system prompts, the tools'
 descriptions). Three 4-grams in a row (six or more words in the instructions' own order), or
 an internal identifier (a tool or argument name: any ``snake_case`` word; JSON), is a leak:
-the held words are not spoken, the caller hears one safe sentence instead, the rest of that
-response is dropped, and ``on_blocked(reason)`` is told (for the metric and the log; the
-text itself is never logged). Since the guard works on the LLM's text frames, the transcript
-stores what was said. Ordinary answers are held for at most the word being typed and the
-odd word that starts a phrase of the prompt: text-to-speech starts as early as without it.
+the held words are not spoken, the caller hears one safe sentence instead, the response ends
+there for text-to-speech (the rest of it, and its own end, are dropped), and
+``on_blocked(reason)`` is told (for the metric and the log; the text itself is never
+logged). Since the guard works on the LLM's text frames, the transcript stores what was
+said. Ordinary answers are held for at most the word being typed and the odd word that starts
+a phrase of the prompt: text-to-speech starts as early as without it.
 """
 
 from __future__ import annotations
@@ -168,10 +169,13 @@ class OutputGuard(FrameProcessor):
             self._reader, self._blocked = LeakReader(self._detector), False
         elif direction is FrameDirection.DOWNSTREAM and not isinstance(frame, SystemFrame):
             # The frames that follow the text in order (system frames overtake everything).
-            if not self._blocked:
+            blocked = self._blocked
+            if not blocked:
                 await self._judged(self._reader.finish())
             if isinstance(frame, LLMFullResponseEndFrame):
                 self._reader, self._blocked = LeakReader(self._detector), False
+                if blocked:
+                    return  # the response was ended for text-to-speech when it was cut
         await self.push_frame(frame, direction)
 
     async def _judged(self, leak: Reason | None) -> None:
@@ -184,3 +188,6 @@ class OutputGuard(FrameProcessor):
         spoken = self._reader.take()  # what was safe before the copy began
         space = " " if spoken and not spoken[-1].isspace() else ""
         await self.push_frame(LLMTextFrame(text=f"{spoken}{space}{self._safe} "))
+        # End the response here: text-to-speech speaks its last sentence only at the end of
+        # a response, and the model may go on reciting for a minute (its end is dropped).
+        await self.push_frame(LLMFullResponseEndFrame())

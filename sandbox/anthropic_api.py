@@ -60,13 +60,16 @@ class When(_Strict):
             name from the assistant message before it, and no caller text.
         result_matches: Regex searched in that tool result's JSON text (with
             ``tool_result_for``; otherwise in every tool result of the last message).
+        caller_matches: Regex searched in the caller's latest words, however many tool
+            rounds ago they were (a rule for one caller line's whole answer).
     """
 
     user_matches: str | None = None
     tool_result_for: str | None = None
     result_matches: str | None = None
+    caller_matches: str | None = None
 
-    @field_validator("user_matches", "result_matches")
+    @field_validator("user_matches", "result_matches", "caller_matches")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
         try:
@@ -93,9 +96,11 @@ class ReplySpec(_Strict):
     Parameters:
         text: ``str.format_map`` template over ``result`` (parsed tool result), ``results``
             (all parsed tool results, in order), ``user`` (latest user text), ``user_json``
-            (that text parsed as JSON, if it is JSON) and ``last``
+            (that text parsed as JSON, if it is JSON), ``last``
             (the latest parsed result of each tool name anywhere in the conversation, e.g.
-            ``{last[create_order][total_uah]}``). A tool input value that is a single
+            ``{last[create_order][total_uah]}``), ``system`` (the request's system prompt)
+            and ``tools_json`` (the request's tool definitions as JSON): a hostile model
+            reads them out. A tool input value that is a single
             ``{...}`` placeholder keeps the referenced value's type (a number stays a number).
         tool_use: One tool call.
         tool_uses: Several tool calls in one response (parallel tool use).
@@ -162,6 +167,23 @@ def _latest_results(messages: list[dict[str, Any]]) -> dict[str, Any]:
     return latest
 
 
+def _latest_caller_text(messages: list[dict[str, Any]]) -> str:
+    """The text of the latest user message that has any (tool results alone have none)."""
+    for message in reversed(messages):
+        if message.get("role") == "user" and (text := _text_of(message.get("content"))):
+            return text
+    return ""
+
+
+def _internals(body: dict[str, Any]) -> dict[str, str]:
+    """What the product told the model and the caller must never hear (for hostile rules)."""
+    system = body.get("system")
+    return {
+        "system": system if isinstance(system, str) else _text_of(system),
+        "tools_json": json.dumps(body.get("tools") or [], ensure_ascii=False),
+    }
+
+
 def _json_or_none(text: str) -> Any:
     try:
         return json.loads(text)
@@ -221,12 +243,22 @@ class Script(_Strict):
             for b in user_blocks
             if b.get("type") == "tool_result" and not has_text
         ]
-        latest = _latest_results(messages)
+        caller_text = _latest_caller_text(messages)
+        values = {
+            "result": None,
+            "results": [r for _, r in results],
+            "user": user_text,
+            "user_json": _json_or_none(user_text),
+            "last": _latest_results(messages),
+            **_internals(request_body),
+        }
         for index, rule in enumerate(self.rules):
             cond = rule.when
             if cond.user_matches is not None and not (
                 has_text and re.search(cond.user_matches, user_text)
             ):
+                continue
+            if cond.caller_matches is not None and not re.search(cond.caller_matches, caller_text):
                 continue
             if cond.tool_result_for is not None and cond.tool_result_for not in {
                 n for n, _ in results
@@ -237,21 +269,8 @@ class Script(_Strict):
                 re.search(cond.result_matches, json.dumps(r, ensure_ascii=False)) for r in own
             ):
                 continue
-            values = {
-                "result": own[0] if own else None,
-                "results": [r for _, r in results],
-                "user": user_text,
-                "user_json": _json_or_none(user_text),
-                "last": latest,
-            }
+            values["result"] = own[0] if own else None
             return self._render(rule.reply, rule.name or f"rule[{index}]", values, request_body)
-        values = {
-            "result": None,
-            "results": [r for _, r in results],
-            "user": user_text,
-            "user_json": _json_or_none(user_text),
-            "last": latest,
-        }
         return self._render(self.default, "default", values, request_body)
 
     def _render(

@@ -121,35 +121,47 @@ class Scenario:
 
 def load_scenario(path: Path) -> Scenario:
     """Read and validate one scenario file."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ScenarioError(f"{path}: cannot read ({exc})") from None
+    data = read_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
         raise ScenarioError(f"{path}: needs a 'steps' list")
-    steps = tuple(_step(path, i, raw) for i, raw in enumerate(data["steps"], start=1))
-    expect = data.get("expect") or {}
-    unknown = set(expect) - set(Expect.__dataclass_fields__)
-    if unknown:
-        raise ScenarioError(f"{path}: unknown expectations: {', '.join(sorted(unknown))}")
     return Scenario(
         name=str(data.get("name") or path.stem),
         title=str(data.get("title") or path.stem),
         language=str(data.get("language") or "uk-UA"),
-        steps=steps,
-        expect=Expect(
-            bot_says=tuple(expect.get("bot_says", ())),
-            tool_calls=tuple(expect.get("tool_calls", ())),
-            interrupted_turns=expect.get("interrupted_turns"),
-            outcome=expect.get("outcome"),
-            orders_placed=expect.get("orders_placed"),
-            handoff_reason=expect.get("handoff_reason"),
-        ),
+        steps=tuple(parse_step(path, i, raw) for i, raw in enumerate(data["steps"], start=1)),
+        expect=parse_expect(path, data.get("expect")),
         caller_number=str(data["caller_number"]) if data.get("caller_number") else None,
     )
 
 
-def _step(path: Path, number: int, raw: Any) -> Step:
+def read_yaml(path: Path) -> Any:
+    """A YAML file's content, or a :class:`ScenarioError` naming the file."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ScenarioError(f"{path}: cannot read ({exc})") from None
+
+
+def parse_expect(path: Path, raw: Any) -> Expect:
+    """A scenario's ``expect`` mapping (absent: nothing expected)."""
+    expect = raw or {}
+    if not isinstance(expect, dict):
+        raise ScenarioError(f"{path}: 'expect' is a mapping")
+    unknown = set(expect) - set(Expect.__dataclass_fields__)
+    if unknown:
+        raise ScenarioError(f"{path}: unknown expectations: {', '.join(sorted(unknown))}")
+    return Expect(
+        bot_says=tuple(expect.get("bot_says", ())),
+        tool_calls=tuple(expect.get("tool_calls", ())),
+        interrupted_turns=expect.get("interrupted_turns"),
+        outcome=expect.get("outcome"),
+        orders_placed=expect.get("orders_placed"),
+        handoff_reason=expect.get("handoff_reason"),
+    )
+
+
+def parse_step(path: Path, number: int, raw: Any) -> Step:
+    """Step ``number`` of a scenario: one of ``say``, ``pause``, ``dtmf``, ``barge_in``."""
     where = f"{path}: step {number}"
     if not isinstance(raw, dict) or len(raw) != 1:
         raise ScenarioError(f"{where}: each step is one of say, pause, dtmf, barge_in")

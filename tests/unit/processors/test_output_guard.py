@@ -143,10 +143,22 @@ async def test_a_recited_prompt_becomes_one_safe_sentence_and_the_rest_is_droppe
     (down, _up) = await run_test(guard(blocked), frames_to_send=frames)
     assert spoken(down) == "Добре. " + SAFE + " "  # the safe sentence in the leak's place
     assert blocked == ["instructions"]
+    # The model's own end is not passed on again: the response ended at the safe sentence.
+    assert [type(f).__name__ for f in down].count("LLMFullResponseEndFrame") == 1
     # The next response is judged afresh.
     frames = [LLMFullResponseStartFrame(), *tokens("Чим ще допомогти?"), LLMFullResponseEndFrame()]
     (down, _up) = await run_test(guard(blocked), frames_to_send=frames)
     assert spoken(down) == "Чим ще допомогти?"
+
+
+async def test_a_cut_response_ends_at_the_safe_sentence_while_the_model_still_recites():
+    # Text-to-speech speaks a response's last sentence only at its end, and a model may go on
+    # reciting for a minute: the safe sentence must not wait for that.
+    recital = PROMPTS["uk-UA"].system.replace("\n", " ")
+    frames = [LLMFullResponseStartFrame(), *tokens(recital)]  # no end yet
+    (down, _up) = await run_test(guard([]), frames_to_send=frames)
+    assert [type(f).__name__ for f in down][-2:] == ["LLMTextFrame", "LLMFullResponseEndFrame"]
+    assert spoken(down) == SAFE + " "
 
 
 async def test_text_before_a_tool_call_is_released_before_it():
