@@ -22,8 +22,16 @@ What is handled, and how it is read (Ukrainian; Russian mirrors it with Russian 
   genitive: "до 1000 грн" -> "до тисячі
   гривень", "від 500 до 900 грн" -> "від п'ятисот до дев'ятисот гривень". After за/на/через
   the accusative changes the feminine "one" and "тисяча": "за 1 грн" -> "за одну гривню",
-  "за 1 499 грн" -> "за тисячу чотириста дев'яносто дев'ять гривень". Everything else is
-  nominative.
+  "за 1 499 грн" -> "за тисячу чотириста дев'яносто дев'ять гривень". After над/під/перед/між
+  the instrumental, and after з/із/зі (с/со) too when it means "with": "з 16 ГБ" -> "з
+  шістнадцятьма гігабайтами", "з 2 камерами" -> "з двома камерами" (but "з 2 кольорів", "з 500
+  грн", "набір з 3 шт", "з 5 до 7 днів" mean "from"/"of" and stay genitive). After у/в/на the
+  locative when the noun after the number is locative ("у 2 кольорах" -> "у двох кольорах",
+  "на 5 складах"), after при always ("при 25 °C" -> "при двадцяти п'яти градусах"). Every
+  word of a compound number is declined ("з двадцятьма одним гігабайтом"); a round thousand
+  counts its unit in the genitive plural ("з двадцятьма тисячами міліампер-годин"). A second
+  number joined by "і"/"та" is still read in the nominative ("з 128 ГБ і 8 ГБ" -> "... і вісім
+  гігабайтів"). Everything else is nominative.
 * **Money**: ``грн``/``грн.``/``₴``/``UAH`` after a number, or ``₴`` before it, read as гривня
   (feminine) in the agreeing form; two fractional digits are kopecks ("1 299,50 грн" ->
   "тисяча двісті дев'яносто дев'ять гривень п'ятдесят копійок"), one is tens of kopecks.
@@ -85,7 +93,9 @@ from processors.speech_words import (
     ABBREVIATIONS,
     ACCUSATIVE_PREPOSITIONS,
     ADJECTIVE_ENDINGS,
+    ALWAYS_LOCATIVE,
     CITY_ABBREVIATIONS,
+    COUNTED_FROM,
     DAY_ORDINALS,
     EN_ONES,
     EN_TENS,
@@ -93,8 +103,12 @@ from processors.speech_words import (
     FEMININE_GENITIVE_ENDINGS,
     FEMININE_NOUNS,
     GENITIVE_PREPOSITIONS,
+    INSTRUMENTAL_ENDINGS,
+    INSTRUMENTAL_PREPOSITIONS,
     LANGUAGE_UNIT_SPELLINGS,
     LETTER_NAMES,
+    LOCATIVE_ENDINGS,
+    LOCATIVE_PREPOSITIONS,
     MASCULINE_NOUNS,
     MONTHS,
     NEUTER_ENDINGS,
@@ -109,6 +123,7 @@ from processors.speech_words import (
     UK_ORDINAL_STEMS,
     UNIT_SPELLINGS,
     UNITS,
+    WITH_OR_FROM,
     YEAR_WORDS,
     Case,
     Gender,
@@ -198,6 +213,7 @@ _SENTENCE_CHARS: Final = 300
 _PREVIOUS_WORD: Final = re.compile(rf"({_WORD})[ \u00a0]*$")
 _NEXT_WORDS: Final = re.compile(rf"[ \u00a0]*({_WORD})(?:[ \u00a0]+({_WORD}))?")
 _NON_DIGITS: Final = re.compile(r"[^0-9]")
+_UPTO_FOLLOWS: Final = re.compile(r"[^.!?]{0,30}?(?<!\w)(?:до|по)[ \u00a0]+[0-9]")
 _GROUP_SPACES: Final = re.compile(_SPACES)
 
 # ---------------------------------------------------------------------------------------------
@@ -329,8 +345,8 @@ def _plural(n: int) -> Plural:
 
 
 def _table(case: Case) -> str:
-    """Numeral tables have nominative and genitive; the (inanimate) accusative is nominative."""
-    return "gen" if case == "gen" else "nom"
+    """The numeral table of a case; the (inanimate) accusative is the nominative's."""
+    return "nom" if case == "acc" else case
 
 
 def _below_thousand(n: int, num: Numerals, gender: Gender, case: Case) -> list[str]:
@@ -487,11 +503,59 @@ def _guess_gender(word: str, language: str, case: Case) -> Gender:
         return "f" if word.endswith(FEMININE_GENITIVE_ENDINGS[language]) else "m"
     if case == "acc" and word.endswith(("у", "ю")):
         return "f"
+    if case == "ins":
+        return "f" if word.endswith(("ою", "ею", "єю", "ой", "ей", "ью")) else "m"
+    if case == "loc":
+        feminine = FEMININE_NOUNS[language]
+        return "f" if f"{word[:-1]}а" in feminine or f"{word[:-1]}я" in feminine else "m"
     if word.endswith(NEUTER_ENDINGS[language]):
         return "n"
     if word.endswith(("а", "я")):
         return "f"
     return "m"
+
+
+def _case_after(previous: str, after: str, unit: str | None, plural: Plural, language: str) -> Case:
+    """The case a number takes after the word before it (and the noun after it decides)."""
+    if previous in GENITIVE_PREPOSITIONS[language]:
+        return "gen"
+    if previous in INSTRUMENTAL_PREPOSITIONS[language]:
+        return "ins"
+    if previous in WITH_OR_FROM[language]:
+        if unit is None:
+            return "ins" if _noun_in(after, INSTRUMENTAL_ENDINGS[language], plural) else "gen"
+        is_from = unit in COUNTED_FROM or _UPTO_FOLLOWS.match(after)
+        return "gen" if is_from else "ins"
+    if previous in LOCATIVE_PREPOSITIONS[language] and (
+        previous in ALWAYS_LOCATIVE
+        or (unit is None and _noun_in(after, LOCATIVE_ENDINGS[language], plural))
+    ):
+        return "loc"
+    if previous in ACCUSATIVE_PREPOSITIONS[language]:
+        return "acc"
+    return "nom"
+
+
+def _noun_in(after: str, endings: tuple[tuple[str, ...], tuple[str, ...]], plural: Plural) -> bool:
+    """Whether the words after a number end as a noun phrase in one case does."""
+    match = _NEXT_WORDS.match(after)
+    if not match:
+        return False
+    first, second = (w.lower() for w in (match[1], match[2] or ""))
+    word = second if second and first.endswith(("их", "ых")) else first  # past an adjective
+    return word.endswith(endings[0] if plural == "one" else endings[1])
+
+
+def _unit_form(number: _Number, case: Case) -> tuple[Plural, Case]:
+    """The plural and case a unit agrees in after ``number`` in ``case``.
+
+    A round thousand or million counts it in the genitive plural whatever the case ("з
+    двадцятьма тисячами міліампер-годин").
+    """
+    round_scale = not number.is_fractional and number.value >= 1000 and number.value % 1000 == 0
+    if case in ("ins", "loc") and round_scale:
+        return "many", "nom"
+    return number.plural, case
 
 
 def _noun_gender(after: str, language: str, plural: Plural, case: Case) -> Gender:
@@ -650,23 +714,16 @@ def _say_quantity(m: re.Match[str], language: str) -> str:
     second = _Number.parse(second_written) if second_written else None
     last = second or first
 
-    case: Case = "nom"
-    if previous in GENITIVE_PREPOSITIONS[language]:
-        case = "gen"
-    elif previous in ACCUSATIVE_PREPOSITIONS[language]:
-        case = "acc"
-    if m["n3"] and previous in RANGE_OPENERS[language]:
-        case = "gen"
-    last_case: Case = "gen" if m["n3"] else case
-
     closing_quote = _is_closing_quote(m)
     key = None if closing_quote else _unit_key(m, language)
     noun = UNITS[key][language] if key else None
-    if noun is not None:
-        gender = noun.gender
+    after = m.string[m.end() : m.end() + _LOOKAHEAD_CHARS]
+    if m["n3"] and previous in RANGE_OPENERS[language]:
+        case: Case = "gen"
     else:
-        after = m.string[m.end() : m.end() + _LOOKAHEAD_CHARS]
-        gender = _noun_gender(after, language, last.plural, last_case)
+        case = _case_after(previous, after, key, last.plural, language)
+    last_case: Case = "gen" if m["n3"] else case
+    gender = noun.gender if noun else _noun_gender(after, language, last.plural, last_case)
 
     def say(number: _Number, number_case: Case) -> str:
         if key == "uah" and number.fraction:
@@ -680,7 +737,7 @@ def _say_quantity(m: re.Match[str], language: str) -> str:
     if m["sign"]:
         said = f"{num.plus if m['sign'] == '+' else num.minus} {said}"
     if noun is not None and not (key == "uah" and last.fraction):
-        said += f" {noun.agree(last.plural, last_case)}"
+        said += f" {noun.agree(*_unit_form(last, last_case))}"
     return said + ('"' if closing_quote else "")
 
 

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from processors.speakable import number_words, speakable, speakable_transform
+from processors.speech_words import NUMERALS, UNITS
 
 pytestmark = pytest.mark.unit
 
@@ -543,3 +544,96 @@ def test_dates_are_read_as_days_of_months(text, uk, ru):
     assert speakable(text, "uk-UA") == uk
     if ru is not None:
         assert speakable(text, "ru-RU") == ru
+
+
+# --- instrumental and locative after prepositions ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Павербанк з 16 ГБ пам'яті.", "Павербанк з шістнадцятьма гігабайтами пам'яті."),
+        ("з 1 ГБ", "з одним гігабайтом"),
+        ("з 21 ГБ", "з двадцятьма одним гігабайтом"),
+        ("з 20000 мАг", "з двадцятьма тисячами міліампер-годин"),
+        ("з 1000 мАг", "з тисячею міліампер-годин"),
+        ("з 128 ГБ", "з ста двадцятьма вісьма гігабайтами"),
+        ("з 2 камерами", "з двома камерами"),
+        ("з 1 камерою", "з однією камерою"),
+        ("з 3 новими чохлами", "з трьома новими чохлами"),
+        ("над 3 моделями", "над трьома моделями"),
+        ("Є у 2 кольорах.", "Є у двох кольорах."),
+        ("у 2 нових кольорах", "у двох нових кольорах"),
+        ("в 1 магазині", "в одному магазині"),
+        ("на 5 складах", "на п'яти складах"),
+        ("у 21 місті", "у двадцяти одному місті"),
+        ("при 25 °C", "при двадцяти п'яти градусах"),
+        # "з" as "from", and the other prepositions' own cases, unchanged
+        ("з 2 кольорів", "з двох кольорів"),
+        ("з 5 до 7 днів", "з п'яти до семи днів"),
+        ("з 10 до 20 ГБ", "з десяти до двадцяти гігабайтів"),
+        ("ціни з 500 грн", "ціни з п'ятисот гривень"),
+        ("з 1299 грн до 999 грн", "з тисячі двохсот дев'яноста дев'яти гривень до "
+         "дев'ятисот дев'яноста дев'яти гривень"),
+        ("набір з 3 шт.", "набір з трьох штук."),
+        ("на 5 днів", "на п'ять днів"),
+        ("на 1 годину", "на одну годину"),
+        ("у 2 рази дешевше", "у два рази дешевше"),
+        ("з 9:00 до 18:00", "з дев'ятої до вісімнадцятої"),
+    ],
+)  # fmt: skip
+def test_instrumental_and_locative_after_prepositions_uk(text: str, expected: str) -> None:
+    assert speakable(text, "uk-UA") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("с 16 ГБ памяти", "с шестнадцатью гигабайтами памяти"),
+        ("с 20000 мАч", "с двадцатью тысячами миллиампер-часов"),
+        ("с 1 камерой", "с одной камерой"),
+        ("в 2 цветах", "в двух цветах"),
+        ("в 3 магазинах", "в трёх магазинах"),
+        ("при 25 °C", "при двадцати пяти градусах"),
+        ("с 5 до 7 дней", "с пяти до семи дней"),
+    ],
+)
+def test_instrumental_and_locative_after_prepositions_ru(text: str, expected: str) -> None:
+    assert speakable(text, "ru-RU") == expected
+
+
+def _case_words(language: str, case: str) -> set[str]:
+    num = NUMERALS[language]
+    words = {
+        *num.units[case],
+        *num.teens[case],
+        *num.tens[case],
+        *num.hundreds[case],
+        num.two_feminine[case],
+        *(w for (c, _), w in num.one.items() if c == case),
+        *getattr(num.thousand, "instrumental" if case == "ins" else "locative"),
+        *getattr(num.million, "instrumental" if case == "ins" else "locative"),
+    }
+    return {w for w in words if w}
+
+
+@settings(max_examples=300)
+@given(
+    n=st.integers(min_value=1, max_value=999_999_999),
+    language=st.sampled_from(["uk-UA", "ru-RU"]),
+    case=st.sampled_from(["ins", "loc"]),
+)
+def test_every_word_of_a_number_after_a_preposition_is_in_its_case(n, language, case) -> None:
+    preposition = {"ins": {"uk-UA": "з", "ru-RU": "с"}, "loc": {"uk-UA": "при", "ru-RU": "при"}}
+    spoken = speakable(f"{preposition[case][language]} {n} ГБ", language).split()
+    *numeral, unit = spoken[1:]
+    nominative = number_words(n, language).split()
+    assert len(numeral) == len(nominative)  # every word declined, none dropped or added
+    assert set(numeral) <= _case_words(language, case), spoken
+    gigabyte = UNITS["gb"][language]
+    forms = gigabyte.instrumental if case == "ins" else gigabyte.locative
+    if n % 1000 == 0:
+        assert unit == gigabyte.many  # counted by the thousand: "тисячами гігабайтів"
+    else:
+        one = n % 10 == 1 and n % 100 != 11
+        assert unit == (forms[0] if one else forms[1])
