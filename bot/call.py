@@ -22,6 +22,7 @@ from pipecat.workers.runner import WorkerRunner
 
 from bot.failure_policy import FailurePolicy
 from bot.handoff.desk import HandoffDesk
+from bot.phrases import FixedPhrases
 from bot.pipeline import build_worker, output_guard, transport_params
 from bot.prompts import PromptSet
 from bot.services import Backends
@@ -52,7 +53,7 @@ class Call:
         call_id: The call's UUID from Asterisk.
         backends: The speech and language services (the voice pipeline only).
         prompts: The conversation's prompt set (the voice pipeline only).
-        phrases: Pre-rendered audio of the fallback phrases (the voice pipeline only).
+        phrases: The call's own fixed phrases, text and audio (the voice pipeline only).
         storage: Where the call is recorded (PostgreSQL via the writer, Redis sessions).
         caller_number_hash: The caller's number as a keyed hash, if the dialplan gave it.
         handoffs: Where handoffs are prepared and published (the voice pipeline only).
@@ -67,7 +68,7 @@ class Call:
         *,
         backends: Backends | None = None,
         prompts: PromptSet | None = None,
-        phrases: dict[str, bytes] | None = None,
+        phrases: FixedPhrases | None = None,
         storage: Storage | None = None,
         caller_number_hash: str | None = None,
         handoffs: HandoffDesk | None = None,
@@ -92,12 +93,11 @@ class Call:
             self.observer.add_listener(self.metrics.on_line)
         observers: list[BaseObserver] = [self.observer]
         fallback = None
-        guard = None
+        guard = self.guard = None
         self.policy: FailurePolicy | None = None
         self.end_detail: dict[str, Any] = {}  # e.g. the transfer reason
         self.handoffs = handoffs
-        self.prompts = prompts
-        self.phrases = phrases or {}
+        self.phrases = phrases
         self.operator_request: OperatorRequest | None = None
         self.tools: StoreTools | None = None
         self.fallback: FallbackSpeech | None = None
@@ -107,7 +107,7 @@ class Call:
             assert prompts is not None and phrases is not None and backends is not None
             fallback = self.fallback = FallbackSpeech()
             self.operator_request = OperatorRequest(on_request=self._caller_asked)
-            guard = output_guard(settings, prompts, self._output_blocked)
+            guard = self.guard = output_guard(settings, prompts, self._output_blocked)
             self.tools = StoreTools(
                 backends.store_client,
                 prompts,
@@ -129,7 +129,7 @@ class Call:
             async def on_late(_watchdog: StageWatchdog, stage: str) -> None:
                 await self._hold(f"{stage} late")
 
-            self.policy = FailurePolicy(fallback, phrases, prompts, on_give_up=self._failed)
+            self.policy = FailurePolicy(fallback, phrases, on_give_up=self._failed)
             self.policy.attach(watchdog)
             if self.metrics is not None:
                 counted = self.metrics
@@ -161,6 +161,7 @@ class Call:
             tools=self.tools,
             operator_request=self.operator_request,
             guard=guard,
+            on_language=self._language_switched,
             observers=observers,
         )
         self.outcome: str | None = None
@@ -220,8 +221,8 @@ class Call:
         log.info("handing over", reason=reason)
         self._stop_new_answers()
         try:
-            if phrase is not None and self.fallback is not None and self.prompts is not None:
-                await self.fallback.say(self.phrases[phrase], self.prompts.phrase(phrase))
+            if phrase is not None and self.fallback is not None and self.phrases is not None:
+                await self.fallback.say(*self.phrases.said(phrase))
             await self._publish_handoff(reason, caller_wants)
         except Exception as e:  # never leave the caller on a line that does not end
             log.error("handover went wrong, the call still goes on to the operators",
@@ -269,14 +270,20 @@ class Call:
     async def _failed(self, reason: str) -> None:
         await self.hand_over(reason, phrase="transfer_after_failure")
 
+    def _language_switched(self, language: str) -> None:
+        """The caller is answered in ``language`` now: so are the fixed phrases."""
+        assert self.phrases is not None and self.guard is not None
+        self.phrases.switch(language)
+        self.guard.safe_sentence = self.phrases.text("output_blocked")
+
     async def _caller_silent(self, count: int) -> None:
         """Nothing heard for a while: ask if the caller is there; after the last ask, hang up."""
-        assert self.fallback is not None and self.prompts is not None
+        assert self.fallback is not None and self.phrases is not None
         if self._ending is not None or self._handover_done is not None:
             return
         if count <= self.settings.turn.silence_prompts:
             log.info("caller silent, asking", count=count)
-            await self.fallback.say(self.phrases["still_there"], self.prompts.phrase("still_there"))
+            await self.fallback.say(*self.phrases.said("still_there"))
             return
         log.info("caller silent, ending the call", prompts=count - 1)
         self._ending = "caller_silent"
@@ -285,17 +292,16 @@ class Call:
         self._stop_new_answers()
         if self.handoffs is not None:
             self.handoffs.hung_up(str(self.call_id))  # nobody to queue for an operator
-        phrase = "goodbye_silent"
-        await self.fallback.say(self.phrases[phrase], self.prompts.phrase(phrase))
+        await self.fallback.say(*self.phrases.said("goodbye_silent"))
         await self.fallback.end("caller_silent")  # behind the goodbye: then 0x00
 
     async def _hold(self, why: str) -> None:
         """A tool or the model keeps the caller waiting: say that the bot is checking."""
-        assert self.fallback is not None and self.prompts is not None
+        assert self.fallback is not None and self.phrases is not None
         if self._ending is not None or self._handover_done is not None:
             return
         log.info("holding", why=why)
-        await self.fallback.hold(self.phrases["hold_on"], self.prompts.phrase("hold_on"))
+        await self.fallback.hold(*self.phrases.said("hold_on"))
 
     async def _ended_by_tool(self, outcome: str, detail: dict[str, Any]) -> None:
         """A tool ends the call; its caller pushes the end once this returns."""

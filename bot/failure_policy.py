@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.prompts import PromptSet
+from bot.phrases import FixedPhrases
 from observability.logging import get_logger
 from observability.observers.stage_watchdog import StageWatchdog
 from processors.fallback_speech import FallbackSpeech
@@ -28,21 +28,18 @@ class FailurePolicy:
 
     Args:
         speaker: Where fixed phrases are played from.
-        phrases: Pre-rendered audio of ``apology``.
-        prompts: The texts of the phrases.
+        phrases: The call's fixed phrases (``apology``).
         on_give_up: Awaited with the transfer reason on the last failure.
     """
 
     def __init__(
         self,
         speaker: FallbackSpeech,
-        phrases: dict[str, bytes],
-        prompts: PromptSet,
+        phrases: FixedPhrases,
         on_give_up: Callable[[str], Awaitable[None]],
     ) -> None:
         self._speaker = speaker
         self._phrases = phrases
-        self._prompts = prompts
         self._on_give_up = on_give_up
         self.consecutive = 0
         self.failures: list[tuple[str, str]] = []  # (stage, reason), for the call record
@@ -76,5 +73,4 @@ class FailurePolicy:
             why = "recognition_failures" if set(recent) == {"stt"} else "service_failure"
             await self._on_give_up(why)
         else:
-            name = "apology"
-            await self._speaker.say(self._phrases[name], self._prompts.phrase(name))
+            await self._speaker.say(*self._phrases.said("apology"))

@@ -9,10 +9,11 @@ and numbers put into words first) -> AudioSocket out -> assistant aggregator.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import get_args
 
 from pipecat.audio.vad.vad_analyzer import VADParams
-from pipecat.frames.frames import TTSSpeakFrame
+from pipecat.frames.frames import Frame, TTSSpeakFrame
 from pipecat.observers.base_observer import BaseObserver
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
@@ -88,6 +89,7 @@ def voice_processors(
     tools: StoreTools,
     operator_request: OperatorRequest,
     guard: OutputGuard,
+    on_language: Callable[[str], None],
 ) -> list[FrameProcessor]:
     """The store assistant: VAD, STT, Claude and TTS between the two ends of the transport.
 
@@ -132,9 +134,12 @@ def voice_processors(
     llm = build_llm(settings, backends, prompts)
     tools.register(llm)
     languages = call_languages(settings)
-    switch = LanguageSwitch(
-        settings.language, languages[1:], lambda code: language_switch_frames(settings, code)
-    )
+
+    def switch_to(language: str) -> list[Frame]:
+        on_language(language)  # the call's fixed phrases
+        return language_switch_frames(settings, language)
+
+    switch = LanguageSwitch(settings.language, languages[1:], switch_to)
     return [
         transport.input(),
         PhoneVADProcessor(vad),  # on the reader task, before STT (which keeps the audio)
@@ -169,6 +174,7 @@ def build_worker(
     tools: StoreTools | None = None,
     operator_request: OperatorRequest | None = None,
     guard: OutputGuard | None = None,
+    on_language: Callable[[str], None] = lambda _language: None,
     observers: list[BaseObserver] | None = None,
 ) -> PipelineWorker:
     """Assemble the call's pipeline and wrap it in a worker with telephony-safe options.
@@ -182,7 +188,15 @@ def build_worker(
             "the voice pipeline needs its services"
         )
         processors = voice_processors(
-            settings, transport, backends, prompts, fallback, tools, operator_request, guard
+            settings,
+            transport,
+            backends,
+            prompts,
+            fallback,
+            tools,
+            operator_request,
+            guard,
+            on_language,
         )
     else:
         processors = [transport.input(), EchoProcessor(), transport.output()]

@@ -22,7 +22,7 @@ from bot.handoff.desk import Handoff, HandoffDesk
 from bot.handoff.notify import Notifier
 from bot.http import CheckResult, bound_port
 from bot.http_front import HttpFront, api_token, console_password, start_front
-from bot.phrases import render_phrases
+from bot.phrases import FixedPhrases, render_phrases
 from bot.prompts import PromptSet, load_prompts
 from bot.services import Backends, open_backends
 from bot.settings import Language, Settings
@@ -77,7 +77,8 @@ class Service:
         self._stopped = asyncio.Event()
         self.backends: Backends | None = None
         self.prompts: PromptSet | None = None
-        self.phrases: dict[str, bytes] | None = None
+        self.prompt_sets: dict[str, PromptSet] = {}
+        self.phrases: dict[str, dict[str, bytes]] | None = None  # by language, by name
         self.storage: Storage | None = None
         self.handoffs: HandoffDesk | None = None
         self.dialplan: DialplanApi | None = None
@@ -139,7 +140,8 @@ class Service:
                 self.prompts = prompt_sets[self.settings.language]
                 await asyncio.to_thread(silero_session)  # the VAD model, once per process
                 self.backends = await open_backends(self.settings)
-                self.phrases = await render_phrases(self.settings, self.backends, self.prompts)
+                self.prompt_sets = prompt_sets
+                self.phrases = await render_phrases(self.settings, self.backends, prompt_sets)
                 self.handoffs = HandoffDesk(
                     self.settings.handoff,
                     self.storage,
@@ -225,7 +227,11 @@ class Service:
             call_id,
             backends=self.backends,
             prompts=self.prompts,
-            phrases=self.phrases,
+            phrases=(
+                FixedPhrases(self.prompt_sets, self.phrases, self.settings.language)
+                if self.phrases is not None
+                else None
+            ),
             storage=self.storage,
             metrics=self.metrics,
             caller_number_hash=(

@@ -153,7 +153,7 @@ class OutputGuard(FrameProcessor):
         # Direct mode: no queue hop of its own between the model and text-to-speech.
         super().__init__(enable_direct_mode=True, **kwargs)
         self._detector = detector
-        self._safe = safe_sentence
+        self.safe_sentence = safe_sentence  # the call sets it anew when its language changes
         self._on_blocked = on_blocked
         self._reader = LeakReader(detector)
         self._blocked = False  # this response leaked: drop the rest of its text
@@ -187,7 +187,7 @@ class OutputGuard(FrameProcessor):
         self._on_blocked(leak)
         spoken = self._reader.take()  # what was safe before the copy began
         space = " " if spoken and not spoken[-1].isspace() else ""
-        await self.push_frame(LLMTextFrame(text=f"{spoken}{space}{self._safe} "))
+        await self.push_frame(LLMTextFrame(text=f"{spoken}{space}{self.safe_sentence} "))
         # End the response here: text-to-speech speaks its last sentence only at the end of
         # a response, and the model may go on reciting for a minute (its end is dropped).
         await self.push_frame(LLMFullResponseEndFrame())

@@ -249,3 +249,25 @@ async def test_a_russian_speaking_caller_is_answered_in_russian(start_service) -
     said = " ".join(r.text for r in answers)
     assert "восемьсот девяносто девять гривен" in said  # Russian numbers, not Ukrainian
     assert "от шестидесяти гривен" in said
+
+
+async def test_a_russian_speaking_caller_hears_the_fixed_phrases_in_russian(start_service) -> None:
+    """Issue 15, deliverable 3: after the switch the transfer phrase is Russian too."""
+    service, calls = await _voice_service(start_service)
+    first = load_scenarios()["russian"].steps[0]
+    ask = "Позовите, пожалуйста, живого человека."
+    service.backends.sandbox.learn([ask], "ru-RU")
+    scenario = Scenario("russian_transfer", "", "ru-RU", (first, Step("say", text=ask)))
+
+    await _play(service, scenario)
+
+    assert calls[0].outcome == "transferred"
+    transfer = calls[0].observer.record.turns[-1].bot_text
+    assert transfer == service.prompt_sets["ru-RU"].phrase("transfer")
+    # played from audio rendered at start-up in the Russian voice, not the Ukrainian one
+    rendered = [
+        r.language
+        for r in service.backends.sandbox.tts.requests
+        if r.method == "SynthesizeSpeech" and r.text == transfer
+    ]
+    assert rendered == ["ru-RU"]

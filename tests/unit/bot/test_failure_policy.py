@@ -3,6 +3,7 @@
 import pytest
 
 from bot.failure_policy import FailurePolicy
+from bot.phrases import FixedPhrases
 from bot.prompts import load_prompts
 
 pytestmark = pytest.mark.unit
@@ -24,8 +25,10 @@ def policy() -> tuple[FailurePolicy, Speaker, list[str]]:
     async def give_up(reason: str) -> None:
         gave_up.append(reason)
 
-    prompts = load_prompts("uk-UA", store="ТехноДім")
-    return FailurePolicy(speaker, {"apology": b""}, prompts, give_up), speaker, gave_up
+    phrases = FixedPhrases(
+        {"uk-UA": load_prompts("uk-UA", store="ТехноДім")}, {"uk-UA": {"apology": b""}}, "uk-UA"
+    )
+    return FailurePolicy(speaker, phrases, give_up), speaker, gave_up
 
 
 async def test_first_failure_apologises_second_gives_up():
