@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode
 from anthropic import AsyncAnthropic
 
 from bot.handoff.facts import gather_facts, reason_text
-from bot.handoff.privacy import minimise
+from bot.handoff.privacy import NameHider, introduced_names, minimise
 from bot.handoff.summary import summarize
 from bot.settings import HandoffSettings
 from bot.storage import records
@@ -137,14 +137,15 @@ class HandoffDesk:
     ) -> Handoff:
         """Facts and summary for a call going to the operators (at most the deadline).
 
-        ``names`` are the caller's names as given for an order: the summary model never sees
-        them, and the handoff carries them as ``settings.customer_name`` says.
+        ``names`` are the caller's names as given for an order; with the names the caller said
+        were theirs, the summary model never sees them, and the handoff carries them as
+        ``settings.customer_name`` says.
         """
-        mode = self.settings.customer_name
-        names = list(names)
-        facts = gather_facts(record, reason, minimise(caller_wants, names, mode))
-        facts.first_words = minimise(facts.first_words, names, mode)
-        facts.last_words = minimise(facts.last_words, names, mode)
+        said = introduced_names(t.user_text for t in record.turns)
+        hide = NameHider([*names, *said], self.settings.customer_name)
+        facts = gather_facts(record, reason, hide(caller_wants))
+        facts.first_words = hide(facts.first_words)
+        facts.last_words = hide(facts.last_words)
         summary = await summarize(
             self.anthropic,
             model=self.model,
@@ -155,8 +156,8 @@ class HandoffDesk:
         return Handoff(
             call_uuid=call_uuid,
             reason=reason,
-            summary=minimise(summary.text, names, mode),
-            caller_wants=minimise(summary.caller_wants or facts.caller_wants, names, mode),
+            summary=hide(summary.text),
+            caller_wants=hide(summary.caller_wants or facts.caller_wants),
             summary_source=summary.source,
             queue=self.settings.queue,
             created_at=records.now_iso(),

@@ -144,3 +144,21 @@ async def test_a_call_ended_by_the_drain_reaches_the_operators_with_its_summary(
     assert service.prompts.phrase("transfer") in " ".join(
         t.bot_text for t in calls[0].observer.record.turns
     )
+
+
+async def test_a_name_the_caller_introduced_reaches_the_dialplan_as_initials(start_service):
+    """Issue 15, point 9: not only a name given for an order is cut, one said in passing too."""
+    service, calls = await voice(start_service)
+    line = "Мене звати Тарас Шевчук, з'єднайте мене з оператором, будь ласка."
+    service.backends.sandbox.learn([line], "uk-UA")
+
+    await play(service, Step("say", line), Step("pause", secs=3))
+    await finished(service)
+
+    assert calls[0].outcome == "transferred"
+    status, body = await dialplan_get(service, calls[0].call_id)
+    assert status == 200
+    handoff = json.loads(body)
+    everything = json.dumps(handoff, ensure_ascii=False)
+    assert "Шевчук" not in everything and "Тарас" not in everything
+    assert "Т. Ш." in handoff["facts"]["first_words"]

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.handoff.privacy import OMITTED, minimise
+from bot.handoff.privacy import OMITTED, NameHider, introduced_names, minimise
 
 pytestmark = pytest.mark.unit
 
@@ -34,3 +34,25 @@ def test_strings_inside_facts_are_cut_and_the_rest_is_kept():
 
 def test_no_names_known_changes_nothing():
     assert minimise("Олена Коваль", []) == "Олена Коваль"
+
+
+@pytest.mark.parametrize(
+    ("said", "names"),
+    [
+        ("Добрий день, мене звати Олена Коваль, хочу павербанк.", {"Олена Коваль"}),
+        ("Мене звуть олена, і я хочу навушники", {"олена"}),
+        ("Моє ім'я — Тарас.", {"Тарас"}),
+        ("Здравствуйте, меня зовут Ирина Петрова", {"Ирина Петрова"}),
+        ("My name is Ann Lee.", {"Ann Lee"}),
+        ("my name is ann and I need a charger", {"ann"}),  # a lower-case next word is not a surname
+        ("Мене цікавить павербанк", set()),
+    ],
+)
+def test_a_name_the_caller_introduced_themselves_with_is_found(said, names):
+    assert introduced_names([said]) == names
+
+
+def test_an_introduced_name_is_cut_like_an_order_name():
+    said = "Мене звати Олена Коваль. Олені потрібен павербанк."
+    hide = NameHider(introduced_names([said]))
+    assert hide(said) == "Мене звати О. К.. О. потрібен павербанк."
