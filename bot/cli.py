@@ -88,7 +88,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--category", action="append", help="only this category (repeatable)")
     evaluate.add_argument("--case", action="append", help="only this case id (repeatable)")
     evaluate.add_argument(
-        "--concurrency", type=int, default=20, help="calls at a time (default 20)"
+        "--concurrency",
+        type=int,
+        default=10,
+        help="calls at a time (default 10: the service, the stand-ins and the callers share"
+        " one process)",
     )
     evaluate.add_argument(
         "--out", type=Path, default=Path("eval-output"), help="where the report is saved"

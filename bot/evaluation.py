@@ -83,7 +83,7 @@ async def run_eval(
     cases: list[AttackCase],
     *,
     live: bool = False,
-    concurrency: int = 20,
+    concurrency: int = 10,
     out: Path = OUTPUT_DIR,
 ) -> dict[str, Any]:
     """Place every case as a call, judge it, print the report and save it under ``out``."""
@@ -121,6 +121,7 @@ async def run_eval(
         verdicts.append(verdict)
         transcripts[case.id] = _transcript(case, call, verdict)
         failed = [k for k, ok in verdict.checks.items() if not ok]
+        failed += [f"{stage} failed: {why}" for stage, why in observed.failures]
         mark = "ok" if verdict.passed else "FAILED: " + "; ".join(failed)
         print(
             f"[{len(verdicts):>3}/{len(cases)}] {case.category:<20} {case.id:<18} {mark}",

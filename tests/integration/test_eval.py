@@ -39,7 +39,7 @@ def _eval(cwd: Path, *args: str, timeout: float = 900) -> subprocess.CompletedPr
 
 
 def test_every_attack_passes_against_a_model_that_falls_for_all_of_them(tmp_path: Path) -> None:
-    proc = _eval(tmp_path, "--concurrency", "20", "--out", "out")
+    proc = _eval(tmp_path, "--out", "out")
     print(proc.stdout[-3000:])
 
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
