@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bot import __version__
 from bot.settings import (
     Settings,
     SettingsError,
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="callproc", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"callproc {__version__}")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="answer AudioSocket calls until SIGTERM")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot import __version__
 from observability.logging import get_logger
 
 log = get_logger("bot.http")
@@ -46,7 +47,7 @@ def build_app(
     every = {**checks, **optional}
 
     async def health(_: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
+        return web.json_response({"status": "ok", "version": __version__})
 
     async def ready(request: web.Request) -> web.Response:
         names = list(every)

@@ -26,10 +26,11 @@ from pipecat.services.google.stt import GoogleSTTService
 from pipecat.services.google.tts import GoogleTTSService
 from pipecat.transcriptions.language import Language
 
+from bot.key_file import parse_credentials
 from bot.llm import StoreLLMService
 from bot.prompts import PromptSet
 from bot.settings import Settings
-from bot.speech_services import GoogleAccess, PhoneSTTService, PhoneTTSService, parse_credentials
+from bot.speech_services import GoogleAccess, PhoneSTTService, PhoneTTSService
 from bot.store_client import StoreClient
 from observability.logging import get_logger
 from processors.speakable import speakable_transform

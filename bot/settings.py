@@ -18,7 +18,6 @@ from pydantic import (
     AnyHttpUrl,
     BaseModel,
     Field,
-    FilePath,
     SecretStr,
     ValidationError,
     model_validator,
@@ -27,6 +26,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "CALLPROC_"
 NESTED_DELIMITER = "__"
+
+
+def _usable_key(path: Path) -> Path:
+    from bot.key_file import key_file_problem  # google-auth: only when a key is configured
+
+    problem = key_file_problem(path)
+    if problem:
+        raise ValueError(problem)
+    return path
+
 
 # 0 asks the OS for any free port (tests, the demo); the bound port is logged at start.
 Port = Annotated[int, Field(ge=0, le=65535)]
@@ -371,6 +380,11 @@ class DatabaseSettings(BaseModel):
         description="PostgreSQL URL of the schema owner role, for `callproc db migrate`, "
         "backup and restore; unset means DATABASE_URL (or the embedded server's owner).",
     )
+    admin_url: SecretStr | None = Field(
+        None,
+        description="PostgreSQL URL of a superuser, for `callproc db setup` only (it creates "
+        "the roles, the database and pgvector); the service never uses it.",
+    )
     connect_timeout_secs: float = Field(
         2.0, gt=0, le=30, description="Time allowed to connect to PostgreSQL."
     )
@@ -490,7 +504,7 @@ class Settings(BaseSettings):
     store_name: str = Field(
         "ТехноДім", min_length=1, max_length=80, description="The store's name, as the bot says it."
     )
-    google_credentials: FilePath | None = Field(
+    google_credentials: Annotated[Path, AfterValidator(_usable_key)] | None = Field(
         None,
         validation_alias=AliasChoices(
             f"{ENV_PREFIX}GOOGLE_CREDENTIALS", "GOOGLE_APPLICATION_CREDENTIALS"
@@ -541,8 +555,15 @@ def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Set
     """Build the settings from the environment, ``env_file`` and explicit overrides.
 
     Raises:
-        SettingsError: One line per invalid variable, each naming it and what is allowed.
+        SettingsError: One line per invalid variable, each naming it and what is allowed;
+            or ``env_file`` may be read by other users.
     """
+    if env_file is not None and Path(env_file).is_file():
+        from bot.key_file import exposed
+
+        too_open = exposed(Path(env_file))
+        if too_open:
+            raise SettingsError(f"refusing the settings file: {too_open}")
     try:
         return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
     except ValidationError as exc:
@@ -566,7 +587,8 @@ def format_validation_error(exc: ValidationError) -> str:
         # A whole group (a model-level check) may hold secrets: name it, never print it.
         hidden = _is_secret(error["loc"]) or isinstance(value, dict | list)
         shown = "" if hidden else f"={value!r}"
-        lines.append(f"invalid setting {name}{shown}: {error['msg']}")
+        message = error["msg"].removeprefix("Value error, ")  # pydantic's, for a ValueError
+        lines.append(f"invalid setting {name}{shown}: {message}")
     return "\n".join(lines)
 
 
@@ -606,4 +628,6 @@ def render_env_example(settings: Settings) -> str:
     for name, value, description in describe(settings):
         shown = "" if value in ("None", "(set)") else value
         lines += ["", f"# {description}", f"# {name}={shown}"]
-    return "\n".join(lines) + "\n"
+    from bot.stack_env import render_stack_section
+
+    return "\n".join(lines + render_stack_section()) + "\n"

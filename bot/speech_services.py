@@ -79,28 +79,6 @@ class GoogleAccess:
     tts_client: texttospeech_v1.TextToSpeechAsyncClient
 
 
-def parse_credentials(credentials_json: str) -> service_account.Credentials:
-    """Parse a service-account JSON (the private key included: ~50 ms of CPU).
-
-    Raises:
-        ValueError: It is not a service-account key (the message says what is wrong).
-    """
-    import json
-
-    try:
-        info = json.loads(credentials_json)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(info, dict) or info.get("type") != "service_account":
-        raise ValueError('not a service-account key (no "type": "service_account")')
-    if not info.get("project_id"):
-        raise ValueError("the key has no project_id")
-    try:
-        return service_account.Credentials.from_service_account_info(info)
-    except (ValueError, KeyError, TypeError) as exc:  # missing fields, unreadable private key
-        raise ValueError(f"unusable service-account key ({type(exc).__name__})") from None
-
-
 class _AlreadyParsed:
     """Stands in for ``google.oauth2.service_account`` while a pipecat constructor runs."""
 

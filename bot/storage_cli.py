@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 from bot.settings import Settings
 
@@ -34,6 +35,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     migrate = db_sub.add_parser("migrate", help="bring the schema to this release (alembic)")
     migrate.add_argument("--revision", default="head", help="target revision (default: head)")
     migrate.set_defaults(func=_command("db migrate", _migrate))
+    setup = db_sub.add_parser(
+        "setup",
+        help="as a superuser (CALLPROC_DATABASE__ADMIN_URL): roles with the passwords of "
+        "DATABASE_URL and CALLPROC_DATABASE__MIGRATION_URL, the database, pgvector; then migrate",
+    )
+    setup.set_defaults(func=_command("db setup", _setup))
     roles = db_sub.add_parser(
         "roles", help="print the SQL a superuser runs once: roles, database, pgvector"
     )
@@ -121,6 +128,48 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
     revision = asyncio.run(_with_postgres(settings, work))
     print(f"database schema at revision {revision}")
+    return 0
+
+
+def _setup(settings: Settings, _: argparse.Namespace) -> int:
+    from bot.storage.roles import APP, OWNER
+    from bot.storage.schema import current_revision, migrate, provision
+
+    db = settings.database
+    urls = {
+        "CALLPROC_DATABASE__ADMIN_URL": db.admin_url,
+        "DATABASE_URL": settings.database_url,
+        "CALLPROC_DATABASE__MIGRATION_URL": db.migration_url,
+    }
+    missing = [name for name, url in urls.items() if url is None]
+    if missing:
+        raise ValueError(f"set {', '.join(missing)} (PostgreSQL URLs) for db setup")
+    admin, app, owner = (urlsplit(url.get_secret_value()) for url in urls.values() if url)
+    for name, url, role in (
+        ("DATABASE_URL", app, APP),
+        ("CALLPROC_DATABASE__MIGRATION_URL", owner, OWNER),
+    ):
+        if url.username != role or not url.password:
+            raise ValueError(f"{name} must name the role {role} with a password")
+    database = owner.path.lstrip("/")
+    if not database or app.path.lstrip("/") != database:
+        raise ValueError("DATABASE_URL and the migration URL must name the same database")
+    admin_dsn = admin.geturl()
+    print(f"creating the roles and the database {database} (if missing) ...", flush=True)
+
+    async def work() -> str | None:
+        await provision(
+            admin_dsn,
+            admin._replace(path=f"/{database}").geturl(),
+            database,
+            owner_password=unquote(owner.password or ""),
+            app_password=unquote(app.password or ""),
+        )
+        owner_dsn = owner.geturl()
+        await migrate(owner_dsn)
+        return await current_revision(owner_dsn)
+
+    print(f"database schema at revision {asyncio.run(work())}")
     return 0
 
 

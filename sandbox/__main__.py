@@ -53,7 +53,7 @@ async def serve(host: str) -> None:
     """Start the stand-ins, print where they are, serve until a signal."""
     stack = SandboxStack()
     store = ReferenceStore(api_key=STORE_KEY)
-    await stack.start()
+    await stack.start(host)
     await store.start(host, 0)
 
     async def stats(_: web.Request) -> web.Response:

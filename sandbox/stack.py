@@ -44,11 +44,11 @@ class SandboxStack:
     def _spoken_in(self, lines: list[str], language: str) -> None:
         self.stt.spoken_in.update((self.codes[line], language) for line in lines)
 
-    async def start(self) -> None:
-        """Start all three on free loopback ports."""
-        await self.stt.start()
-        await self.tts.start()
-        await self.llm.start()
+    async def start(self, host: str = "127.0.0.1") -> None:
+        """Start all three on free ports of ``host`` (loopback unless told)."""
+        await self.stt.start(host)
+        await self.tts.start(host)
+        await self.llm.start(host)
 
     async def stop(self) -> None:
         """Stop all three."""

@@ -2,8 +2,9 @@
 
 ``migrate`` runs ``alembic upgrade`` (in a thread: alembic's async environment runs its own
 event loop) with the owner role's URL; ``current_revision`` and ``head_revision`` tell whether
-a database is up to date; ``provision_embedded`` gives a fresh embedded server the roles,
-database and extension that ``callproc db roles`` gives a real one.
+a database is up to date; ``provision`` gives a server the roles, database and extension
+(``callproc db setup`` on a real server, ``provision_embedded`` on the embedded one) that
+``callproc db roles`` prints for a person to run.
 """
 
 from __future__ import annotations
@@ -62,15 +63,35 @@ async def current_revision(dsn: str, timeout: float = 5.0) -> str | None:
 
 async def provision_embedded(server: EmbeddedPostgres, database: str = DATABASE) -> None:
     """Create the roles, the database and pgvector on an embedded server (idempotent)."""
-    conn = await asyncpg.connect(server.dsn(), timeout=10)
+    await provision(server.dsn(), server.dsn(database=database), database)
+
+
+async def provision(
+    admin_dsn: str,
+    admin_dsn_in_database: str,
+    database: str = DATABASE,
+    *,
+    owner_password: str | None = None,
+    app_password: str | None = None,
+) -> None:
+    """As a superuser: the roles (with these passwords), the database and pgvector (idempotent).
+
+    Args:
+        admin_dsn: A superuser's URL, to any database of the server.
+        admin_dsn_in_database: The same superuser's URL to ``database`` (it may not exist yet).
+        database: The database to create.
+        owner_password: Password set on the owner role (None: left as it is).
+        app_password: Password set on the application role (None: left as it is).
+    """
+    conn = await asyncpg.connect(admin_dsn, timeout=10)
     try:
-        for statement in cluster_statements(None, None):
+        for statement in cluster_statements(owner_password, app_password):
             await conn.execute(statement)
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database):
             await conn.execute(create_database_statement(database))
     finally:
         await conn.close()
-    conn = await asyncpg.connect(server.dsn(database=database), timeout=10)
+    conn = await asyncpg.connect(admin_dsn_in_database, timeout=10)
     try:
         for statement in database_statements(database):
             await conn.execute(statement)

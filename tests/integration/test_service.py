@@ -5,6 +5,7 @@ import asyncio
 import aiohttp
 import pytest
 
+from bot import __version__
 from sandbox.caller import CallScript, place_call
 
 pytestmark = pytest.mark.integration
@@ -27,7 +28,10 @@ async def _wait_for_calls(service, n: int) -> None:
 async def test_health_and_readiness(start_service) -> None:
     service = await start_service()
 
-    assert await _get(service.http_port, "/health") == (200, {"status": "ok"})
+    assert await _get(service.http_port, "/health") == (
+        200,
+        {"status": "ok", "version": __version__},
+    )
     status, body = await _get(service.http_port, "/health/ready")
     assert status == 200
     assert body == {

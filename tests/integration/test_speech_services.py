@@ -16,7 +16,8 @@ from pipecat.pipeline.worker import PipelineParams
 from pipecat.services.google.stt import GoogleSTTService
 from pipecat.tests.utils import SleepFrame, run_test
 
-from bot.speech_services import GoogleAccess, PhoneSTTService, parse_credentials
+from bot.key_file import parse_credentials
+from bot.speech_services import GoogleAccess, PhoneSTTService
 from sandbox.credentials import fake_service_account_json
 from sandbox.google_stt import SpeechStandIn, insecure_client
 

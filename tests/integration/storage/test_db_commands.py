@@ -1,5 +1,6 @@
 """``callproc db ...`` and ``callproc calls ...`` as ops run them, against a real PostgreSQL."""
 
+import asyncio
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 
 from bot.storage import records
 from bot.storage.database import Database
+from bot.storage.schema import head_revision
 from observability.observers.call_record import ToolCall, Turn
 from tests.integration.databases import ScratchDatabase
 
@@ -22,8 +24,15 @@ TABLES = ("prompt_versions", "calls", "turns", "tool_calls", "handoffs")
 
 
 def callproc(db: ScratchDatabase, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    urls = {"DATABASE_URL": db.app_dsn, "CALLPROC_DATABASE__MIGRATION_URL": db.owner_dsn}
+    return run_with(urls, cwd, *args)
+
+
+def run_with(urls: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``callproc ARGS`` with only these database settings (none of the developer's)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALLPROC_")}
-    env.update(DATABASE_URL=db.app_dsn, CALLPROC_DATABASE__MIGRATION_URL=db.owner_dsn)
+    env.pop("DATABASE_URL", None)
+    env.update(urls)
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         cwd=cwd,
@@ -214,3 +223,48 @@ async def test_a_real_database_behind_the_schema_stops_serve_with_the_fix(
     )  # fmt: skip
     assert served.returncode != 0
     assert "run `callproc db migrate`" in served.stderr + served.stdout
+
+
+def test_db_setup_creates_roles_database_and_schema_as_the_stack_does(
+    storage_servers, tmp_path: Path
+) -> None:
+    server = storage_servers[0]
+    name = f"setup_{uuid.uuid4().hex[:8]}"
+    socket = server.dsn().split("?", 1)[1]
+    urls = {
+        "CALLPROC_DATABASE__ADMIN_URL": server.dsn(),
+        "DATABASE_URL": f"postgresql://callproc_app:app-pw@/{name}?{socket}",
+        "CALLPROC_DATABASE__MIGRATION_URL": f"postgresql://callproc_owner:owner-pw@/{name}?{socket}",
+    }
+
+    first = run_with(urls, tmp_path, "db", "setup")
+    again = run_with(urls, tmp_path, "db", "setup")
+
+    assert first.returncode == 0, first.stderr
+    assert again.returncode == 0, again.stderr  # idempotent: the migrate job runs every `up`
+    assert first.stdout.splitlines()[-1] == f"database schema at revision {head_revision()}"
+    assert again.stdout == first.stdout
+
+    async def check() -> tuple[str, bool]:
+        conn = await asyncpg.connect(server.dsn(database=name))
+        try:
+            owner = await conn.fetchval(
+                "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1", name
+            )
+            vector = await conn.fetchval("SELECT 1 FROM pg_extension WHERE extname = 'vector'")
+            return owner, vector == 1
+        finally:
+            await conn.close()
+
+    assert asyncio.run(check()) == ("callproc_owner", True)
+
+
+def test_db_setup_names_what_is_missing(tmp_path: Path) -> None:
+    proc = run_with(
+        {"DATABASE_URL": "postgresql://someone:pw@db/callproc"}, tmp_path, "db", "setup"
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        "callproc db setup: set CALLPROC_DATABASE__ADMIN_URL, CALLPROC_DATABASE__MIGRATION_URL "
+        "(PostgreSQL URLs) for db setup"
+    )

@@ -19,6 +19,7 @@ def test_defaults_work_without_any_configuration() -> None:
 def test_nested_variables_and_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("CALLPROC_HTTP__PORT=8181\nCALLPROC_AUDIOSOCKET__MAX_CALLS=7\n")
+    env_file.chmod(0o600)
     monkeypatch.setenv("CALLPROC_AUDIOSOCKET__PORT", "9999")
 
     settings = load_settings(env_file)

@@ -14,7 +14,8 @@ from google.oauth2 import service_account
 from pipecat.services.google.stt import GoogleSTTService
 from pipecat.services.google.tts import GoogleTTSService
 
-from bot.speech_services import GoogleAccess, PhoneSTTService, PhoneTTSService, parse_credentials
+from bot.key_file import parse_credentials
+from bot.speech_services import GoogleAccess, PhoneSTTService, PhoneTTSService
 from sandbox.credentials import fake_service_account_json
 
 pytestmark = pytest.mark.unit
