@@ -48,7 +48,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     CALLPROC_DATA_DIR=/var/lib/callproc
 WORKDIR /app
-USER callproc
+USER 10001:10001
 EXPOSE 9092 8080
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python3", "/app/docker/healthcheck.py"]

@@ -14,6 +14,7 @@ test: $(STAMP)
 	scripts/audit.sh $(BIN)/pip-audit requirements.lock requirements-dev.lock || [ $$? -eq 3 ]
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint Dockerfile tests/docker/*/Dockerfile
 	$(BIN)/python -m pytest
 
 serve: $(STAMP)

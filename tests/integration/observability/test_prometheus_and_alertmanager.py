@@ -1,9 +1,11 @@
 """The Prometheus config, the alert rules (with their promtool tests) and the Alertmanager
 config and templates, checked by the real promtool and amtool (scripts/test-tools.sh)."""
 
+import os
 import shutil
 import string
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ pytestmark = pytest.mark.integration
 OBS = Path(__file__).resolve().parents[3] / "observability"
 PROMETHEUS = OBS / "prometheus"
 ALERTMANAGER = OBS / "alertmanager"
+DOCKER = OBS.parent / "docker"
 
 
 def run(*args: str, cwd: Path = PROMETHEUS) -> subprocess.CompletedProcess[str]:
@@ -90,3 +93,54 @@ def test_the_message_templates_render(template, expected):
     assert done.returncode == 0, done.stdout + done.stderr
     assert expected in done.stdout
     assert "<no value>" not in done.stdout
+
+
+def _render_for_the_stack(tmp_path: Path, **alert_env: str) -> tuple[Path, str]:
+    """What the compose stack's alertmanager-config job writes (docker/render_alertmanager.py)."""
+    out = tmp_path / "alertmanager.yml"
+    done = subprocess.run(
+        [sys.executable, str(DOCKER / "render_alertmanager.py"),
+         str(ALERTMANAGER / "alertmanager.yml.tmpl"), str(out)],
+        env={"PATH": os.environ["PATH"], **alert_env},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = out.read_text().replace("/etc/alertmanager/templates", str(ALERTMANAGER / "templates"))
+    out.write_text(text)
+    return out, done.stdout
+
+
+@pytest.mark.parametrize(
+    ("alert_env", "channels"),
+    [
+        ({}, []),
+        ({"ALERT_TELEGRAM_BOT_TOKEN": "123:a#b: c", "ALERT_TELEGRAM_CHAT_ID": "-100123"},
+         ["telegram_configs"]),
+        ({"ALERT_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/X"}, ["slack_configs"]),
+        ({"ALERT_TELEGRAM_BOT_TOKEN": "123:tok"}, []),  # no chat id: Telegram stays off
+    ],
+)  # fmt: skip
+def test_the_stack_renders_a_valid_alertmanager_config_with_the_channels_set(
+    tmp_path: Path, alert_env: dict[str, str], channels: list[str]
+):
+    config, said = _render_for_the_stack(tmp_path, **alert_env)
+    done = run("amtool", "check-config", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = config.read_text()
+    for kind in ("telegram_configs", "slack_configs"):
+        assert (kind in text) == (kind in channels)
+    for value in alert_env.values():
+        assert value not in said  # the job's log names the channels, never their secrets
+    if "ALERT_TELEGRAM_CHAT_ID" in alert_env and channels:
+        assert "chat_id: -100123" in text and "bot_token: '123:a#b: c'" in text
+
+
+def test_the_stacks_prometheus_config_and_rules_are_valid(tmp_path: Path):
+    (tmp_path / "prometheus.yml").write_text(
+        (DOCKER / "prometheus.yml")
+        .read_text()
+        .replace("/etc/prometheus/rules", str(PROMETHEUS / "rules"))
+    )
+    done = run("promtool", "check", "config", "prometheus.yml", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "7 rules found" in done.stdout
