@@ -176,7 +176,6 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     if workers > 1:
         _prepare_multiprocess_metrics(settings.data_dir)  # before prometheus_client loads
-    from bot.services import ServiceConfigError
 
     async def run() -> None:
         if workers > 1:
@@ -192,9 +191,6 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         asyncio.run(run())
-    except ServiceConfigError as exc:
-        print(f"callproc: configuration error\n{exc}", file=sys.stderr)
-        return 2
     except RuntimeError as exc:  # e.g. a worker that could not start
         print(f"callproc serve: {exc}", file=sys.stderr)
         return 1

@@ -96,10 +96,6 @@ class Backends:
             await self.sandbox.stop()
 
 
-class ServiceConfigError(RuntimeError):
-    """A service's configuration that cannot work; the message names the setting and the fix."""
-
-
 def _at(address: str | None) -> str:
     return f" ({address})" if address else ""
 
@@ -127,14 +123,7 @@ async def open_backends(settings: Settings) -> Backends:
     if google_real:
         assert settings.google_credentials is not None
         credentials_json = settings.google_credentials.read_text(encoding="utf-8")
-        try:
-            credentials = parse_credentials(credentials_json)
-        except ValueError as exc:
-            raise ServiceConfigError(
-                f"CALLPROC_GOOGLE_CREDENTIALS / GOOGLE_APPLICATION_CREDENTIALS="
-                f"{settings.google_credentials}: {exc}; download a JSON key of a service "
-                "account with Speech-to-Text and Text-to-Speech access"
-            ) from None
+        credentials = parse_credentials(credentials_json)  # checked with the settings
         speech = settings.speech
         stt_client = speech_v2.SpeechAsyncClient(
             credentials=credentials, client_options=_endpoint("speech", speech.stt_location)
