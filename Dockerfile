@@ -12,8 +12,11 @@ ARG BASE_IMAGE=python:3.11-slim-bookworm
 FROM ${BASE_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY requirements.lock /tmp/requirements.lock
+# resampy (with numba and llvmlite, ~215 MB) comes with pipecat but only its resampy
+# resampler imports it, which the service never uses (soxr resamples).
 RUN python3 -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-deps --require-hashes -r /tmp/requirements.lock
+    && /opt/venv/bin/pip install --no-deps --require-hashes -r /tmp/requirements.lock \
+    && /opt/venv/bin/pip uninstall --yes --quiet resampy numba llvmlite
 WORKDIR /app
 COPY alembic.ini ./
 COPY bot bot
