@@ -34,7 +34,9 @@ start)
             }
         }
     fi
-    as_root sh -c "dockerd >$log 2>&1 & echo \$! >$pidfile"
+    group=()  # not root: the engine's socket is given our group, so our docker commands work
+    [ "$(id -u)" -eq 0 ] || group=(--group "$(id -gn)")
+    as_root sh -c "dockerd ${group[*]} >$log 2>&1 & echo \$! >$pidfile"
     for _ in $(seq 1 60); do
         if docker info >/dev/null 2>&1; then echo started; exit 0; fi
         sleep 1
