@@ -24,6 +24,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.stack_env import render_stack_section
+
 ENV_PREFIX = "CALLPROC_"
 NESTED_DELIMITER = "__"
 
@@ -628,6 +630,4 @@ def render_env_example(settings: Settings) -> str:
     for name, value, description in describe(settings):
         shown = "" if value in ("None", "(set)") else value
         lines += ["", f"# {description}", f"# {name}={shown}"]
-    from bot.stack_env import render_stack_section
-
     return "\n".join(lines + render_stack_section()) + "\n"
