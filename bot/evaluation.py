@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.call import Call
-from bot.demo import place_scenario, store_orders
+from bot.demo import in_process_settings, place_scenario, store_orders
 from bot.eval_judge import Customer, LeakFinder, Observed, Verdict, judge, live_checks, report
 from bot.prompts import load_prompts
 from bot.service import Service
@@ -64,10 +64,7 @@ def choose_cases(
 
 
 def _eval_settings(settings: Settings, live: bool) -> Settings:
-    settings = settings.model_copy(deep=True)
-    settings.pipeline = "voice"
-    settings.audiosocket.host = settings.http.host = "127.0.0.1"
-    settings.audiosocket.port = settings.http.port = 0
+    settings = in_process_settings(settings)
     settings.google_credentials = None  # speech always on the stand-ins
     settings.store.url = None  # the reference store: its catalogue is the price list
     settings.sandbox = type(settings.sandbox)()

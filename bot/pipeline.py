@@ -1,9 +1,10 @@
 """Builds the pipecat pipeline and worker for one call from the settings.
 
 Only this module decides what answers a call; the server and the transport do not know.
-The voice pipeline is the one in DESIGN.md: AudioSocket in -> Google STT -> user aggregator
-(with Silero VAD and the turn strategies) -> Claude with the store tools -> Google TTS (prices
-and numbers put into words first) -> AudioSocket out -> assistant aggregator.
+The voice pipeline is the one in DESIGN.md: AudioSocket in -> Silero VAD -> Google STT -> user
+aggregator (turn strategies) -> Claude with the store tools -> Google TTS (prices and numbers
+put into words first) -> AudioSocket out -> assistant aggregator. The caller's audio reaches
+STT and VAD as bytes handed over by the transport's reader, not as frames.
 """
 
 from __future__ import annotations
@@ -140,10 +141,14 @@ def voice_processors(
         return language_switch_frames(settings, language)
 
     switch = LanguageSwitch(settings.language, languages[1:], switch_to)
+    vad_processor, stt = PhoneVADProcessor(vad), build_stt(settings, backends)
+    # The caller's audio goes from the transport's reader task to these two as bytes, not as
+    # frames; speech-to-text keeps it (nothing after it reads caller audio).
+    transport.input().send_audio_to([stt, vad_processor])
     return [
         transport.input(),
-        PhoneVADProcessor(vad),  # on the reader task, before STT (which keeps the audio)
-        build_stt(settings, backends),
+        vad_processor,
+        stt,
         *([switch] if len(languages) > 1 else []),
         operator_request,
         KeypadYes(),

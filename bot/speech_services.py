@@ -11,9 +11,9 @@ pipecat 1.14 builds them for one conversation per process, and on a phone server
   :class:`PhoneSTTService` sends 300 ms per request while VAD hears no caller, 100 ms while
   the caller talks (what is held back goes at once when VAD hears them start), and each
   frame at once from the moment VAD hears the caller stop until the final transcript is in
-  (so batching never delays the end of a turn); the list is kept short. It runs in direct
-  mode: the audio is gathered on the transport's reader task, not through a queue and two
-  tasks per 20 ms frame.
+  (so batching never delays the end of a turn); the list is kept short. The transport hands
+  it the caller's audio as bytes (:meth:`PhoneSTTService.hear_caller`) on its reader task:
+  no frame, queue or task per 20 ms.
 - **First audio**: ``GoogleTTSService`` holds back 0.5 s of audio before the first frame;
   :class:`PhoneTTSService` starts after 40 ms.
 - **TTS frames**: ``GoogleTTSService`` cuts each streamed response into frames of that size,
@@ -164,15 +164,28 @@ class PhoneSTTService(GoogleSTTService):
         await super().push_frame(frame, direction)
 
     async def process_audio_frame(self, frame: InputAudioRawFrame, direction: FrameDirection):
-        """Gather the frame; send what is gathered once it is a chunk (or a final is due)."""
+        """Audio that comes as frames (not through :meth:`hear_caller`) is heard the same way."""
         if self._reconnecting or self._muted or not self.is_usable or not frame.audio:
             await super().process_audio_frame(frame, direction)  # pipecat's own handling
             return
-        self._last_audio_time = time.monotonic()
+        self._gather(frame.audio)
+
+    async def hear_caller(self, pcm: bytes) -> None:
+        """The caller's audio straight from the transport, without a frame per 20 ms."""
+        if self._reconnecting or self._muted or not self.is_usable or not pcm:
+            frame = InputAudioRawFrame(audio=pcm, sample_rate=self.sample_rate, num_channels=1)
+            await super().process_audio_frame(frame, FrameDirection.DOWNSTREAM)
+            return
+        self._gather(pcm)
+
+    def _gather(self, pcm: bytes) -> None:
+        """Gather the audio; send what is gathered once it is a chunk (or a final is due)."""
+        now = time.monotonic()
+        self._last_audio_time = now
         self._user_id = ""
-        self._record_stt_audio_usage(frame.audio)
-        self._pending += frame.audio
-        urgent = self._final_due_by is not None and time.monotonic() < self._final_due_by
+        self._record_stt_audio_usage(pcm)
+        self._pending += pcm
+        urgent = self._final_due_by is not None and now < self._final_due_by
         if urgent or len(self._pending) >= self._chunk_bytes:
             self._send_pending()
 

@@ -37,14 +37,15 @@ from collections import deque
 import numpy as np
 import onnxruntime
 from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams, VADState
-from pipecat.audio.vad.vad_controller import VADController
 from pipecat.frames.frames import (
     CancelFrame,
     EndFrame,
     Frame,
+    InputAudioRawFrame,
+    SpeechControlParamsFrame,
     StartFrame,
     UserMuteStoppedFrame,
-    UserSpeakingFrame,
+    VADParamsUpdateFrame,
     VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
 )
@@ -134,9 +135,11 @@ class SileroBatcher:
             return
         self.runs += 1
         self.windows += len(batch)
+        confidences = out[:, 0].tolist()
         for i, (_, _, future) in enumerate(batch):
             if not future.done():  # a call that ended meanwhile no longer waits
-                future.set_result((float(out[i][0]), new[:, i : i + 1, :].copy()))
+                # A view: each run's output is a new array that nothing writes to.
+                future.set_result((confidences[i], new[:, i : i + 1, :]))
 
 
 @functools.cache
@@ -164,9 +167,10 @@ class PhoneVADAnalyzer(VADAnalyzer):
         super().__init__(sample_rate=sample_rate, params=params)
         self._session = silero_session()
         self._batcher = batcher
-        self._scores: deque[float] = deque()  # scored, waiting for the state machine
+        # (confidence, mean square) of windows scored, waiting for the state machine
+        self._scores: deque[tuple[float, float]] = deque()
         self._state = np.zeros((2, 1, 128), dtype=np.float32)
-        self._context = np.zeros((1, 0), dtype=np.float32)
+        self._context: np.ndarray | None = None  # the previous window's tail (None: silence)
         self._energies: deque[float] = deque()
         self._energy_sum = 0.0
         self._window_count = 0  # windows held by the loudness window when full
@@ -198,13 +202,16 @@ class PhoneVADAnalyzer(VADAnalyzer):
                 self._scores.append(await self._score(audio[start : start + step]))
         return self._run_analyzer(buffer)
 
-    async def _score(self, window: bytes) -> float:
-        samples = np.frombuffer(window, dtype=np.int16).astype(np.float32) / 32768.0
+    async def _score(self, window: bytes) -> tuple[float, float]:
+        """The window's speech probability and mean square, its samples converted once."""
+        ints = np.frombuffer(window, dtype=np.int16)
         context = 64 if self.sample_rate == 16000 else 32
-        if self._context.shape[1] == 0:
-            self._context = np.zeros((1, context), dtype=np.float32)
-        x = np.concatenate((self._context, samples[np.newaxis, :]), axis=1)
-        self._context = x[:, -context:]
+        x = np.empty((1, context + len(ints)), dtype=np.float32)
+        x[0, :context] = 0.0 if self._context is None else self._context
+        samples = x[0, context:]
+        np.multiply(ints, 1 / 32768, out=samples, casting="unsafe")  # exact: a power of two
+        self._context = x[0, -context:]
+        mean_square = float(np.dot(samples, samples)) / len(samples)
         if self._batcher is not None:
             confidence, self._state = await self._batcher.score(x, self._state, self.sample_rate)
         else:
@@ -212,13 +219,12 @@ class PhoneVADAnalyzer(VADAnalyzer):
                 None, {"input": x, "state": self._state, "sr": np.array(self.sample_rate, np.int64)}
             )
             confidence = float(out[0][0])
-        return confidence
+        return confidence, mean_square
 
     def voice_confidence(self, buffer: bytes) -> float:
         """The window's speech probability (scored just before); keeps its energy for volume."""
-        samples = np.frombuffer(buffer, dtype=np.int16).astype(np.float32) / 32768.0
-        self._keep_energy(float(np.dot(samples, samples)) / len(samples))
-        confidence = self._scores.popleft()
+        confidence, mean_square = self._scores.popleft()
+        self._keep_energy(mean_square)
         self._maybe_reset(confidence)
         return confidence
 
@@ -253,21 +259,27 @@ class PhoneVADAnalyzer(VADAnalyzer):
 
     def _reset_model(self) -> None:
         self._state = np.zeros((2, 1, 128), dtype=np.float32)
-        self._context = np.zeros((1, 0), dtype=np.float32)
+        self._context = None
         self._since_reset = 0
 
 
 class PhoneVADProcessor(FrameProcessor):
-    """Runs VAD on the caller's audio as it arrives, right after the input transport.
+    """Runs VAD on the caller's audio as it arrives, before speech-to-text.
 
-    pipecat can run VAD inside the user aggregator, but then every caller audio frame has to
-    travel through speech-to-text and the operator-request check to get there (two more
-    queues and tasks, fifty times a second per call) and on down the rest of the pipeline.
-    Here it runs in direct mode on the transport's reader task, before speech-to-text, which
-    then keeps the audio (``audio_passthrough=False``) and runs in direct mode too: a caller
-    frame crosses no queue at all. It pushes what pipecat's ``VADProcessor`` pushes
-    (``VADUserStartedSpeakingFrame``, ``VADUserStoppedSpeakingFrame`` both ways,
-    ``UserSpeakingFrame`` while speech goes on).
+    The transport hands the caller's audio to :meth:`hear_caller` as bytes
+    (``AudioSocketInputTransport.send_audio_to``): no ``InputAudioRawFrame`` is built or pushed
+    through pipecat's frame machinery fifty times a second per call. Audio that does come as
+    frames (another transport, tests) is heard the same way and passed on. pipecat can run VAD
+    inside the user aggregator, but then every caller frame has to travel through
+    speech-to-text and the processors after it to get there.
+
+    It pushes what pipecat's ``VADProcessor`` pushes on a change of state
+    (``VADUserStartedSpeakingFrame`` and ``VADUserStoppedSpeakingFrame``, both ways, and
+    ``SpeechControlParamsFrame`` at the start), but not its ``UserSpeakingFrame`` heartbeat:
+    that crosses every processor five times a second while the caller talks, and nothing in
+    this service reads it (pipecat's idle timeout, which is off, and its wake-phrase strategy
+    do). pipecat's ``VADController`` is not used: its idle timer forces a stop when audio stops
+    coming, which cannot happen here (the transport fills gaps with silence).
 
     One difference from VAD in the aggregator: it also hears the caller while the user
     aggregator has them muted (during the greeting), so when the mute lifts in the middle of
@@ -280,60 +292,52 @@ class PhoneVADProcessor(FrameProcessor):
     def __init__(self, analyzer: VADAnalyzer, **kwargs):
         super().__init__(enable_direct_mode=True, **kwargs)
         self._analyzer = analyzer
-        self._controller = VADController(analyzer)
-        self._speaking = False
-        self._controller.add_event_handler("on_speech_started", self._started)
-        self._controller.add_event_handler("on_speech_stopped", self._stopped)
-        self._controller.add_event_handler("on_speech_activity", self._activity)
-        self._controller.add_event_handler("on_push_frame", self._controller_push)
-        self._controller.add_event_handler("on_broadcast_frame", self._controller_broadcast)
+        self._state = VADState.QUIET
+        self._listening = False
 
     async def setup(self, setup: FrameProcessorSetup):
-        """Set up the VAD controller with the pipeline."""
+        """Set the analyzer to the pipeline's input rate."""
         await super().setup(setup)
-        await self._controller.setup(setup)
+        self._analyzer.set_sample_rate(setup.audio_in_sample_rate)
 
     async def cleanup(self):
-        """Release the VAD controller."""
+        """Release the analyzer."""
         await super().cleanup()
-        await self._controller.cleanup()
+        await self._analyzer.cleanup()
 
     async def process_frame(self, frame: Frame, direction: FrameDirection):
-        """Pass the frame on, then let VAD hear it."""
+        """Pass the frame on; hear audio frames; follow the analyzer's parameters."""
         await super().process_frame(frame, direction)
         await self.push_frame(frame, direction)
         if isinstance(frame, StartFrame):
-            await self._controller.start()
+            self._listening = True
+            await self.broadcast_frame(SpeechControlParamsFrame, vad_params=self._analyzer.params)
         elif isinstance(frame, EndFrame | CancelFrame):
-            await self._controller.stop()
-        elif isinstance(frame, UserMuteStoppedFrame) and self._speaking:
+            self._listening = False
+        elif isinstance(frame, InputAudioRawFrame):
+            await self.hear_caller(frame.audio)
+        elif isinstance(frame, VADParamsUpdateFrame):
+            self._analyzer.set_params(frame.params)
+            await self.broadcast_frame(SpeechControlParamsFrame, vad_params=frame.params)
+        elif isinstance(frame, UserMuteStoppedFrame) and self._state == VADState.SPEAKING:
             await self._announce_start()
-        await self._controller.process_frame(frame)
 
-    async def _started(self, _controller: VADController) -> None:
-        self._speaking = True
-        await self._announce_start()
+    async def hear_caller(self, pcm: bytes) -> None:
+        """Analyse the caller's audio; announce when they start or stop speaking."""
+        if not self._listening:
+            return
+        state = await self._analyzer.analyze_audio(pcm)
+        if state == self._state or state in (VADState.STARTING, VADState.STOPPING):
+            return
+        self._state = state
+        if state == VADState.SPEAKING:
+            await self._announce_start()
+        else:
+            await self.broadcast_frame(
+                VADUserStoppedSpeakingFrame, stop_secs=self._analyzer.params.stop_secs
+            )
 
     async def _announce_start(self) -> None:
         await self.broadcast_frame(
             VADUserStartedSpeakingFrame, start_secs=self._analyzer.params.start_secs
         )
-
-    async def _stopped(self, _controller: VADController) -> None:
-        self._speaking = False
-        await self.broadcast_frame(
-            VADUserStoppedSpeakingFrame, stop_secs=self._analyzer.params.stop_secs
-        )
-
-    async def _activity(self, _controller: VADController) -> None:
-        await self.broadcast_frame(UserSpeakingFrame)
-
-    async def _controller_push(
-        self, _controller: VADController, frame: Frame, direction: FrameDirection
-    ) -> None:
-        await self.push_frame(frame, direction)
-
-    async def _controller_broadcast(
-        self, _controller: VADController, frame_cls: type[Frame], **kwargs: object
-    ) -> None:
-        await self.broadcast_frame(frame_cls, **kwargs)

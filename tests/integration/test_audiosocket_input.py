@@ -8,6 +8,7 @@ recognition stream for lack of audio, which the failure policy takes for an STT 
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 
 import pytest
 from pipecat.frames.frames import Frame, InputAudioRawFrame
@@ -41,7 +42,22 @@ class HeardAudio(FrameProcessor):
         await self.push_frame(frame, direction)
 
 
-async def test_a_caller_leg_that_goes_quiet_without_frames_is_heard_as_silence():
+class Listener:
+    """Takes the caller's audio as bytes, as speech-to-text and VAD do in the voice pipeline."""
+
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+
+    async def hear_caller(self, pcm: bytes) -> None:
+        self.frames.append(pcm)
+
+
+async def caller_leg(
+    listeners: list[Listener],
+    heard: HeardAudio,
+    speak: Callable[[AudioSocketConnection], Awaitable],
+) -> None:
+    """Run a pipeline ``input -> heard -> output`` over a real socket while ``speak`` runs."""
     accepted: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -56,7 +72,8 @@ async def test_a_caller_leg_that_goes_quiet_without_frames_is_heard_as_silence()
     connection = AudioSocketConnection(reader, writer, expect_call_id=False, max_payload=4096)
     params = AudioSocketParams(read_timeout_secs=60.0)
     transport = AudioSocketTransport(connection, uuid.uuid4(), params)
-    heard = HeardAudio()
+    if listeners:
+        transport.input().send_audio_to(listeners)
     worker = PipelineWorker(
         Pipeline([transport.input(), heard, transport.output()]),
         params=PipelineParams(audio_in_sample_rate=RATE, audio_out_sample_rate=RATE),
@@ -66,21 +83,45 @@ async def test_a_caller_leg_that_goes_quiet_without_frames_is_heard_as_silence()
     runner = WorkerRunner(handle_sigint=False, handle_sigterm=False)
     await runner.add_workers(worker)
     running = asyncio.create_task(runner.run())
-    spoken = b"\x10\x00" * (RATE // 50)
     try:
-        for _ in range(SPOKEN_FRAMES):  # the caller speaks 200 ms, then the leg sends nothing
-            await peer.send(Audio(rate=RATE, pcm=spoken))
-            await asyncio.sleep(0.02)
-        await asyncio.sleep(QUIET_SECS)
-        filled = heard.frames[SPOKEN_FRAMES:]
-        print(f"\n{len(filled)} frames of silence in {QUIET_SECS} s without frames")
-        # ~50 frames: a filled gap trails the quiet line by at most a tenth of a second
-        # (generous bounds: the machine may be busy, but the gap must be filled).
-        assert len(filled) >= 0.5 * QUIET_SECS / 0.02
-        assert all(frame == bytes(len(spoken)) for frame in filled)
-        assert heard.frames[:SPOKEN_FRAMES] == [spoken] * SPOKEN_FRAMES
+        await speak(peer)
     finally:
         await peer.close()
         await worker.cancel()
         running.cancel()
         server.close()
+
+
+SPOKEN = b"\x10\x00" * (RATE // 50)
+
+
+async def speak_then_go_quiet(peer: AudioSocketConnection) -> None:
+    """The caller speaks 200 ms, then the leg sends nothing."""
+    for _ in range(SPOKEN_FRAMES):
+        await peer.send(Audio(rate=RATE, pcm=SPOKEN))
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(QUIET_SECS)
+
+
+def assert_gap_filled(frames: list[bytes]) -> None:
+    filled = frames[SPOKEN_FRAMES:]
+    print(f"\n{len(filled)} frames of silence in {QUIET_SECS} s without frames")
+    # ~50 frames: a filled gap trails the quiet line by at most a tenth of a second
+    # (generous bounds: the machine may be busy, but the gap must be filled).
+    assert len(filled) >= 0.5 * QUIET_SECS / 0.02
+    assert all(frame == bytes(len(SPOKEN)) for frame in filled)
+    assert frames[:SPOKEN_FRAMES] == [SPOKEN] * SPOKEN_FRAMES
+
+
+async def test_a_caller_leg_that_goes_quiet_without_frames_is_heard_as_silence():
+    heard = HeardAudio()
+    await caller_leg([], heard, speak_then_go_quiet)
+    assert_gap_filled(heard.frames)
+
+
+async def test_named_listeners_get_the_audio_in_order_and_no_audio_frame_is_pushed():
+    heard, first, second = HeardAudio(), Listener(), Listener()
+    await caller_leg([first, second], heard, speak_then_go_quiet)
+    assert_gap_filled(first.frames)
+    assert second.frames == first.frames
+    assert heard.frames == []

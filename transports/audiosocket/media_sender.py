@@ -10,22 +10,28 @@ With twenty calls talking that is a good part of the process's CPU.
 
 :class:`PhoneMediaSender` keeps everything the ``MediaSender`` does with the audio (resampling,
 the speaking/stopped frames, frames kept in order with the audio, interruptions, the tail
-flushed at ``TTSStoppedFrame``) and changes three things:
+flushed at ``TTSStoppedFrame``) and changes four things:
 
 - a TTS frame goes on the queue as **one** frame of whole 20 ms chunks (the transport cuts it
   into wire frames itself), with what is left over kept for the next;
 - the queue is read under ``asyncio.timeout`` (no task per chunk);
 - the write is awaited directly: the AudioSocket transport never blocks a write for good (a
   peer that stops reading is written off by its sender; see ``transport.py``), so pipecat's
-  write timeout has nothing to catch.
+  write timeout has nothing to catch;
+- no ``BotSpeakingFrame`` heartbeat: pipecat broadcasts one both ways every 200 ms while the
+  bot talks, and each crosses every processor of the pipeline (a queue and a task wake-up
+  apiece), for readers this service does not have (pipecat's idle timeout, which is off, and
+  its wake-phrase strategy). ``BotStartedSpeakingFrame``/``BotStoppedSpeakingFrame`` go as
+  before.
 
 ``tests/unit/transports/audiosocket/test_media_sender.py`` shows pipecat's sender starting
-tasks per chunk and this one not.
+tasks per chunk and broadcasting heartbeats, and this one doing neither.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncGenerator
 
 from pipecat.frames.frames import Frame, OutputAudioRawFrame, StartFrame
@@ -79,6 +85,11 @@ class PhoneMediaSender(BaseOutputTransport.MediaSender):
                 taken += audio[:needed]
                 del audio[:needed]
         return bytes(taken), uninterruptible
+
+    async def _bot_currently_speaking(self):
+        """The bot is speaking: announce its start once, without pipecat's heartbeat frames."""
+        await self._bot_started_speaking()
+        self._bot_speech_last_time = time.time()
 
     def _next_frame(self) -> AsyncGenerator[Frame, None]:
         """Frames from the audio queue; 3 s without one means the bot stopped speaking."""

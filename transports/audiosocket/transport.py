@@ -1,7 +1,8 @@
 """pipecat transport for one Asterisk AudioSocket call.
 
-Input: caller audio becomes ``InputAudioRawFrame`` (resampled to the pipeline rate when
-Asterisk sends another rate), DTMF becomes ``InputDTMFFrame``; the end of the caller's stream
+Input: caller audio (resampled to the pipeline rate when Asterisk sends another rate) goes to
+the listeners the pipeline gave the input (``send_audio_to``) as bytes, or without listeners
+becomes ``InputAudioRawFrame``; DTMF becomes ``InputDTMFFrame``; the end of the caller's stream
 (hangup, reset, malformed data, a peer the kernel gave up on, nothing at all past the read
 timeout) cancels the call's worker. A quiet socket is not a hangup: Asterisk sends nothing
 while a caller on a silence-suppressing trunk (or a channel without media) is quiet, and
@@ -27,8 +28,9 @@ import asyncio
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from pipecat.audio.dtmf.types import KeypadEntry
 from pipecat.audio.utils import create_stream_resampler
@@ -81,8 +83,21 @@ class AudioSocketParams(TransportParams):
     read_timeout_secs: float = 60.0
 
 
+class CallerAudioListener(Protocol):
+    """Takes the caller's audio as it arrives, 20 ms at a time, at the pipeline's rate."""
+
+    async def hear_caller(self, pcm: bytes) -> None:
+        """Take ``pcm`` (16-bit mono)."""
+
+
 class AudioSocketInputTransport(BaseInputTransport):
-    """Reads the caller's side of the socket into the pipeline."""
+    """Reads the caller's side of the socket into the pipeline.
+
+    By default the caller's audio is pushed as ``InputAudioRawFrame``. A pipeline whose audio
+    readers are known can name them with :meth:`send_audio_to` instead: the audio then goes to
+    them as bytes, in order, on the reader task, and no frame per 20 ms crosses pipecat's
+    frame machinery (each push costs its observers, checks and per-processor bookkeeping).
+    """
 
     def __init__(self, transport: AudioSocketTransport, params: AudioSocketParams, **kwargs):
         super().__init__(params, **kwargs)
@@ -90,6 +105,11 @@ class AudioSocketInputTransport(BaseInputTransport):
         self._read_timeout = params.read_timeout_secs
         self._reader: asyncio.Task | None = None
         self._resampler = create_stream_resampler()
+        self._listeners: tuple[CallerAudioListener, ...] = ()
+
+    def send_audio_to(self, listeners: Sequence[CallerAudioListener]) -> None:
+        """Hand the caller's audio to ``listeners`` (in this order) instead of pushing frames."""
+        self._listeners = tuple(listeners)
 
     async def start(self, frame: StartFrame):
         """Start reading once the pipeline is ready for audio."""
@@ -161,9 +181,7 @@ class AudioSocketInputTransport(BaseInputTransport):
         frames = int((now - since) / FRAME_SECS)
         silence = bytes(int(self.sample_rate * FRAME_SECS) * 2)
         for _ in range(frames):
-            await self.push_frame(
-                InputAudioRawFrame(audio=silence, sample_rate=self.sample_rate, num_channels=1)
-            )
+            await self._hand_on(silence)
         return since + frames * FRAME_SECS
 
     async def _push_audio(self, message: Audio) -> None:
@@ -172,6 +190,13 @@ class AudioSocketInputTransport(BaseInputTransport):
             pcm = await self._resampler.resample(pcm, message.rate, self.sample_rate)
             if not pcm:
                 return
+        await self._hand_on(pcm)
+
+    async def _hand_on(self, pcm: bytes) -> None:
+        if self._listeners:
+            for listener in self._listeners:
+                await listener.hear_caller(pcm)
+            return
         # Pushed straight from the reader task: BaseInputTransport.push_audio_frame would add
         # a queue and a task hop (with a wait_for) per 20 ms frame, for nothing we use.
         await self.push_frame(

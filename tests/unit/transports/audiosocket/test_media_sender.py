@@ -102,3 +102,25 @@ async def test_ours_writes_each_frame_whole_in_order_and_keeps_a_partial_chunk_f
     audio = b"".join(f.audio for f in frames)
     played = b"".join(output.written)
     assert played == audio + bytes(len(played) - len(audio))  # the tail padded to a chunk
+
+
+async def bot_speaking_frames(sender: type[PhoneMediaSender] | None) -> list[str]:
+    """The bot-speaking frames that reach the end of the pipeline for one answer."""
+    down, _up = await run_test(
+        RecordingOutput(sender),
+        frames_to_send=[*tts_frames(10, 40), TTSStoppedFrame()],
+        pipeline_params=PARAMS,
+    )
+    names = ("BotStartedSpeakingFrame", "BotSpeakingFrame", "BotStoppedSpeakingFrame")
+    return [type(frame).__name__ for frame in down if type(frame).__name__ in names]
+
+
+async def test_pipecat_broadcasts_a_bot_speaking_heartbeat():
+    assert "BotSpeakingFrame" in await bot_speaking_frames(None)
+
+
+async def test_ours_announces_start_and_stop_without_the_heartbeat():
+    assert await bot_speaking_frames(PhoneMediaSender) == [
+        "BotStartedSpeakingFrame",
+        "BotStoppedSpeakingFrame",
+    ]
