@@ -474,7 +474,12 @@ class Bench:
         log_path = self.logs / f"service-{self.steps_run}-{self.pipeline}-{calls}.log"
         report.service_log = str(log_path)
         args = [] if self.workers is None else ["--workers", str(self.workers)]
-        service = ServiceProcess(self.service_env(), args, log_path)
+        env = self.service_env()
+        # The step's calls all come from one address at once, as from one Asterisk: the
+        # service lets that many wait for their handshake (or refuses them as one peer's).
+        waiting = max(self.settings.audiosocket.max_waiting_per_peer, calls + self.burst)
+        env["CALLPROC_AUDIOSOCKET__MAX_WAITING_PER_PEER"] = str(waiting)
+        service = ServiceProcess(env, args, log_path)
         self.say(f"\n{calls} calls: starting the service ...")
         if self.stand_ins is not None:
             await self.stand_ins.reset()

@@ -204,7 +204,9 @@ def build_worker(
             on_language,
         )
     else:
-        processors = [transport.input(), EchoProcessor(), transport.output()]
+        echo = EchoProcessor(player=transport.output())
+        transport.input().send_audio_to([echo])
+        processors = [transport.input(), echo, transport.output()]
     worker = PipelineWorker(
         Pipeline(processors),
         params=PipelineParams(

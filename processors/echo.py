@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 from pipecat.audio.dtmf.types import KeypadEntry
@@ -49,19 +50,38 @@ def melody(notes: tuple[float, ...], note_secs: float, rate: int) -> bytes:
     return b"".join(tone(f, note_secs, rate) for f in notes)
 
 
+class BotAudioPlayer(Protocol):
+    """Takes bot audio straight to the caller (the AudioSocket output's :meth:`play`)."""
+
+    async def play(self, pcm: bytes, *, interruptible: bool = True) -> bool:
+        """Queue ``pcm`` (16-bit mono at the pipeline's rate) for the caller."""
+
+
 class EchoProcessor(FrameProcessor):
     """Echoes the caller and plays tones for keypad presses.
 
     Echo pauses while a tone plays, so the two never pile up behind each other in the
-    output queue.
+    output queue. The caller's audio comes as ``InputAudioRawFrame`` or, from a transport
+    that hands it over as bytes, through :meth:`hear_caller`; with a ``player`` the echo
+    goes to it directly instead of as an ``OutputAudioRawFrame`` (then no frame crosses
+    the pipeline per 20 ms and the echo pipeline costs what the transport costs). Tones
+    always travel as frames.
 
     Args:
+        player: Where the echo goes without a frame (None: pushed downstream as frames).
         clock: Monotonic clock, injectable for tests.
         **kwargs: Passed to ``FrameProcessor``.
     """
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic, **kwargs):
+    def __init__(
+        self,
+        *,
+        player: BotAudioPlayer | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
+        self._player = player
         self._clock = clock
         self._rate = 8000
         self._quiet_until = 0.0  # no echo before this time: a tone is playing
@@ -78,16 +98,22 @@ class EchoProcessor(FrameProcessor):
             await self.push_frame(frame, direction)
             await self._play(melody(CHIME_NOTES_HZ, 0.25, self._rate), interruptible=False)
         elif isinstance(frame, InputAudioRawFrame):
-            if self._clock() >= self._quiet_until:
-                await self.push_frame(
-                    OutputAudioRawFrame(
-                        audio=frame.audio, sample_rate=frame.sample_rate, num_channels=1
-                    )
-                )
+            await self.hear_caller(frame.audio)
         elif isinstance(frame, InputDTMFFrame):
             await self._on_key(frame.button)
         else:
             await self.push_frame(frame, direction)
+
+    async def hear_caller(self, pcm: bytes) -> None:
+        """Echo ``pcm`` unless a tone is playing."""
+        if self._clock() < self._quiet_until:
+            return
+        if self._player is not None:
+            await self._player.play(pcm)
+        else:
+            await self.push_frame(
+                OutputAudioRawFrame(audio=pcm, sample_rate=self._rate, num_channels=1)
+            )
 
     async def _on_key(self, button: KeypadEntry) -> None:
         if button == KeypadEntry.STAR:

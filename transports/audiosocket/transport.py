@@ -308,13 +308,22 @@ class AudioSocketOutputTransport(BaseOutputTransport):
 
     async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
         """Queue ``frame`` as 20 ms frames, waiting while the queue is full (backpressure)."""
-        if self._peer_gone():
-            return False
-        audio = frame.audio
+        return await self.play(frame.audio, interruptible=frame.interruptible)
+
+    async def play(self, pcm: bytes, *, interruptible: bool = True) -> bool:
+        """Queue bot audio (at the pipeline's rate) without a frame; False if it cannot play.
+
+        What :meth:`write_audio_frame` does for pipecat's output machinery, for a processor
+        that has bot audio every 20 ms (the echo pipeline) and should not pay a frame's
+        journey for each. Waits while the queue is full; audio that arrives before the
+        output has started, or that an interruption overtakes, is dropped.
+        """
         step = self._frame_bytes
+        if self._peer_gone() or not step:
+            return False
         epoch = self._epoch
-        for start in range(0, len(audio), step):
-            piece = audio[start : start + step]
+        for start in range(0, len(pcm), step):
+            piece = pcm[start : start + step]
             if len(piece) < step:
                 piece = piece + bytes(step - len(piece))
             while len(self._queue) >= PENDING_FRAMES:
@@ -322,9 +331,9 @@ class AudioSocketOutputTransport(BaseOutputTransport):
                 await self._room.wait()
                 if self._peer_gone():
                     return False
-            if frame.interruptible and epoch != self._epoch:
+            if interruptible and epoch != self._epoch:
                 return True  # interrupted while waiting: this audio must not play
-            self._queue.append(_Queued(piece, frame.interruptible))
+            self._queue.append(_Queued(piece, interruptible))
         return True
 
     def _drop_interruptible(self) -> None:
