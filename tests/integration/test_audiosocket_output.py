@@ -6,10 +6,9 @@ import socket
 import uuid
 
 import pytest
-from pipecat.frames.frames import OutputAudioRawFrame
+from pipecat.frames.frames import EndFrame, OutputAudioRawFrame
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
-from pipecat.tests.utils import run_test
 from pipecat.workers.runner import WorkerRunner
 
 from transports.audiosocket.codec import Audio, Decoder
@@ -23,6 +22,19 @@ from transports.audiosocket.transport import (
 pytestmark = pytest.mark.integration
 
 SMALL_BUFFER = 4096  # bytes: the kernel's buffers fill within a second of audio
+
+
+async def start_pipeline(processors: list) -> tuple[PipelineWorker, asyncio.Task]:
+    """Run ``processors`` as a call's pipeline at 8 kHz; returns the worker and its task."""
+    worker = PipelineWorker(
+        Pipeline(processors),
+        params=PipelineParams(audio_in_sample_rate=8000, audio_out_sample_rate=8000),
+        enable_rtvi=False,
+        idle_timeout_secs=None,
+    )
+    runner = WorkerRunner(handle_sigint=False, handle_sigterm=False)
+    await runner.add_workers(worker)
+    return worker, asyncio.create_task(runner.run())
 
 
 async def test_a_peer_that_stops_reading_is_dropped_after_the_write_timeout():
@@ -51,15 +63,7 @@ async def test_a_peer_that_stops_reading_is_dropped_after_the_write_timeout():
     async def on_gone(_transport: AudioSocketTransport, reason: str) -> None:
         gone.set_result(reason)
 
-    worker = PipelineWorker(
-        Pipeline([transport.input(), transport.output()]),
-        params=PipelineParams(audio_in_sample_rate=8000, audio_out_sample_rate=8000),
-        enable_rtvi=False,
-        idle_timeout_secs=None,
-    )
-    runner = WorkerRunner(handle_sigint=False, handle_sigterm=False)
-    await runner.add_workers(worker)
-    running = asyncio.create_task(runner.run())
+    worker, running = await start_pipeline([transport.input(), transport.output()])
     try:
         # Silence alone fills the buffers; the read timeout (60 s) is far off.
         assert await asyncio.wait_for(gone, timeout=30) == "peer_not_reading"
@@ -83,7 +87,11 @@ class HandClock:
         self.sender = None
 
 
-async def test_bot_audio_is_not_split_by_silence_when_a_tick_comes_late():
+async def play_a_tone(lateness: list[float]) -> tuple[list[bytes], AudioSocketOutputTransport]:
+    """Play 200 ms of tone through an output whose ticks come ``lateness`` seconds late.
+
+    Returns the frames the peer received and the output (for its pacing figures).
+    """
     ours, peer = socket.socketpair()
     reader, writer = await asyncio.open_connection(sock=ours)
     connection = AudioSocketConnection(reader, writer, expect_call_id=False, max_payload=4096)
@@ -92,37 +100,45 @@ async def test_bot_audio_is_not_split_by_silence_when_a_tick_comes_late():
     output = AudioSocketOutputTransport(transport, AudioSocketParams(), frame_clock=clock)
     tone = b"\x00\x10" * 1600  # 200 ms: ten frames
 
-    async def turn_the_clock() -> None:
-        # Polls the transport's own state (no event tells it); each turn lets the others run.
-        while clock.sender is None or len(output._queue) < 2:  # noqa: ASYNC110
-            await asyncio.sleep(0)  # until the writer has filled its two pending frames
-        now = 0.0
-        for late_by in [0.0, 0.03, 0, 0, 0.03, 0, 0, 0, 0, 0, 0, 0]:  # two ticks 30 ms late
-            now += 0.02 + late_by
-            if (announce := output.tick(now)) is not None:
-                await announce
-            for _ in range(20):
-                await asyncio.sleep(0)  # the writer refills between ticks
-        while clock.sender is not None:  # until the end of the pipeline has played out
-            output.tick(now := now + 0.02)
-            await asyncio.sleep(0)
-
-    ticking = asyncio.create_task(turn_the_clock())
-    await run_test(
-        output,
-        frames_to_send=[OutputAudioRawFrame(tone, 8000, 1)],
-        pipeline_params=PipelineParams(audio_in_sample_rate=8000, audio_out_sample_rate=8000),
-    )
-    await ticking
+    worker, running = await start_pipeline([output])
+    await worker.queue_frame(OutputAudioRawFrame(tone, 8000, 1))
+    # Polls the transport's own state (no event tells it); each turn lets the others run.
+    while clock.sender is None or len(output._queue) < 2:  # noqa: ASYNC110
+        await asyncio.sleep(0)  # until the writer has filled its two pending frames
+    now = 0.0
+    for late_by in lateness:
+        now += 0.02 + late_by
+        if (announce := output.tick(now)) is not None:
+            await announce
+        for _ in range(20):
+            await asyncio.sleep(0)  # the writer refills between ticks
+    await worker.queue_frame(EndFrame())
+    while clock.sender is not None:  # until the end of the pipeline has played out
+        output.tick(now := now + 0.02)
+        await asyncio.sleep(0)
+    await asyncio.wait_for(running, timeout=10)
     peer.setblocking(False)
     received = b""
     with contextlib.suppress(BlockingIOError):
         while chunk := peer.recv(65536):
             received += chunk
     peer.close()
-
     frames = [m.pcm for m in Decoder(expect_call_id=False, max_payload=4096).feed(received)
               if isinstance(m, Audio)]  # fmt: skip
+    return frames, output
+
+
+async def test_bot_audio_is_not_split_by_silence_when_a_tick_comes_late():
+    frames, _ = await play_a_tone([0.0, 0.03, 0, 0, 0.03, 0, 0, 0, 0, 0, 0, 0])  # two 30 ms late
     loud = [i for i, pcm in enumerate(frames) if any(pcm)]
     assert len(loud) == 10
     assert loud == list(range(loud[0], loud[0] + 10))  # one run: no silence inside the tone
+
+
+async def test_the_end_of_bot_audio_is_not_counted_as_a_stall():
+    # Every tick a millisecond late, as an event loop's timers are: the silence after the
+    # tone waits for the tone's lead to play, then starts a timeline of its own.
+    frames, output = await play_a_tone([0.001] * 30)
+    assert [i for i, pcm in enumerate(frames) if any(pcm)]  # the tone was sent
+    assert frames[-1] == bytes(len(frames[-1]))  # and silence after it
+    assert output.pacer_stats.stalls == 0

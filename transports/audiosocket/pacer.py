@@ -72,6 +72,16 @@ class Pacer:
             return 0.0
         return self._origin + self._index * self._frame_secs - now
 
+    def restart(self) -> None:
+        """Start a new timeline with the next frame, without counting a stall.
+
+        For a sender that let its lead play out on purpose (the bot's audio ended, and it
+        waited for that audio to play before sending silence): the receiver has played
+        everything sent, and the next frame starts afresh. Nothing was late.
+        """
+        self._origin = None
+        self._index = 0
+
     def sent(self, now: float) -> None:
         """Record that one frame was sent at ``now``."""
         if self._origin is None:

@@ -361,6 +361,8 @@ class AudioSocketOutputTransport(BaseOutputTransport):
                 elif self._talking and self._pacer.ahead_secs(now) > TICK_SLACK_SECS:
                     break  # the bot's audio is still ahead: its writer refills before silence
                 else:
+                    if self._talking:  # the bot's audio has played out: not a stall
+                        self._pacer.restart()
                     pcm = self._silence
                 connection.send_now(Audio(rate=self.sample_rate, pcm=pcm))
                 self._pacer.sent(now)

@@ -61,6 +61,16 @@ def test_stall_restarts_timeline_instead_of_bursting() -> None:
     assert pacer.stats.late_secs_max == 31 * F
 
 
+def test_a_lead_played_out_on_purpose_restarts_without_a_stall() -> None:
+    pacer = Pacer(frame_secs=F, lead_frames=2)
+    _run(pacer, [0.0])  # 3 frames at t=0; the sender then waits until they have played
+    pacer.restart()
+    sent = _run(pacer, [3 * F + STEP])  # a tick a little after the last one ended
+    assert len(sent) == 3  # a fresh lead
+    assert pacer.stats.stalls == 0
+    assert pacer.ahead_secs(3 * F + STEP) == 3 * F
+
+
 @pytest.mark.parametrize("lead", [0, 4])
 def test_lead_outside_range_is_refused(lead: int) -> None:
     with pytest.raises(ValueError, match="lead_frames must be 1-3"):
