@@ -2,8 +2,9 @@
 
 Per turn it stamps, on the pipeline clock: the caller's real end of speech (VAD stop minus
 its stop delay), the final transcript, the end-of-turn decision, Claude's first token, the
-first TTS audio, and the first bot audio frame actually sent on the socket
-(``WireAudioStartedFrame``). Voice-to-voice is the last minus the first. When the caller talks
+first TTS audio, and when the caller hears the first bot audio frame sent on the socket
+(``WireAudioStartedFrame``: when it left, plus the audio sent ahead of it, which plays
+first). Voice-to-voice is the last minus the first. When the caller talks
 over the bot it also measures how long the bot's audio went on after VAD heard the caller.
 Bot text is recorded as it leaves the output transport, i.e. once its audio has been played
 (pipecat releases a sentence's text behind its audio), so an interrupted sentence is not in
@@ -243,10 +244,10 @@ class CallRecordObserver(BaseObserver):
         elif isinstance(frame, TTSAudioRawFrame):
             turn.tts_first_audio = turn.tts_first_audio or now
         elif isinstance(frame, WireAudioStartedFrame):
-            turn.wire_audio = turn.wire_audio or now
+            turn.wire_audio = turn.wire_audio or now + frame.plays_in_secs
         elif isinstance(frame, WireAudioStoppedFrame):
             if turn.barge_in_vad is not None and turn.barge_in_wire_stop is None:
-                turn.barge_in_wire_stop = now
+                turn.barge_in_wire_stop = now + frame.plays_in_secs
         elif isinstance(frame, BotStartedSpeakingFrame):
             self._bot_speaking = True
         elif isinstance(frame, BotStoppedSpeakingFrame):

@@ -6,11 +6,13 @@ import socket
 import uuid
 
 import pytest
-from pipecat.frames.frames import EndFrame, OutputAudioRawFrame
+from pipecat.frames.frames import EndFrame, Frame, OutputAudioRawFrame
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.frame_processor import FrameDirection
 from pipecat.workers.runner import WorkerRunner
 
+from processors.frames import WireAudioStartedFrame, WireAudioStoppedFrame
 from transports.audiosocket.codec import Audio, Decoder
 from transports.audiosocket.connection import AudioSocketConnection
 from transports.audiosocket.transport import (
@@ -87,9 +89,25 @@ class HandClock:
         self.sender = None
 
 
-async def play_a_tone(lateness: list[float]) -> tuple[list[bytes], AudioSocketOutputTransport]:
+class MarkedOutput(AudioSocketOutputTransport):
+    """The output, keeping the wire markers it pushes."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.markers: list[Frame] = []
+
+    async def push_frame(self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM):
+        if isinstance(frame, (WireAudioStartedFrame, WireAudioStoppedFrame)):
+            self.markers.append(frame)
+        await super().push_frame(frame, direction)
+
+
+async def play_a_tone(
+    lateness: list[float], quiet_ticks: int = 0
+) -> tuple[list[bytes], MarkedOutput]:
     """Play 200 ms of tone through an output whose ticks come ``lateness`` seconds late.
 
+    ``quiet_ticks`` ticks of silence go first.
     Returns the frames the peer received and the output (for its pacing figures).
     """
     ours, peer = socket.socketpair()
@@ -97,15 +115,19 @@ async def play_a_tone(lateness: list[float]) -> tuple[list[bytes], AudioSocketOu
     connection = AudioSocketConnection(reader, writer, expect_call_id=False, max_payload=4096)
     transport = AudioSocketTransport(connection, uuid.uuid4())
     clock = HandClock()
-    output = AudioSocketOutputTransport(transport, AudioSocketParams(), frame_clock=clock)
+    output = MarkedOutput(transport, AudioSocketParams(), frame_clock=clock)
     tone = b"\x00\x10" * 1600  # 200 ms: ten frames
 
     worker, running = await start_pipeline([output])
-    await worker.queue_frame(OutputAudioRawFrame(tone, 8000, 1))
     # Polls the transport's own state (no event tells it); each turn lets the others run.
-    while clock.sender is None or len(output._queue) < 2:  # noqa: ASYNC110
-        await asyncio.sleep(0)  # until the writer has filled its two pending frames
+    while clock.sender is None:  # noqa: ASYNC110
+        await asyncio.sleep(0)  # until the output has started
     now = 0.0
+    for _ in range(quiet_ticks):
+        output.tick(now := now + 0.02)
+    await worker.queue_frame(OutputAudioRawFrame(tone, 8000, 1))
+    while len(output._queue) < 2:  # noqa: ASYNC110
+        await asyncio.sleep(0)  # until the writer has filled its two pending frames
     for late_by in lateness:
         now += 0.02 + late_by
         if (announce := output.tick(now)) is not None:
@@ -133,6 +155,21 @@ async def test_bot_audio_is_not_split_by_silence_when_a_tick_comes_late():
     loud = [i for i, pcm in enumerate(frames) if any(pcm)]
     assert len(loud) == 10
     assert loud == list(range(loud[0], loud[0] + 10))  # one run: no silence inside the tone
+
+
+async def test_the_wire_markers_say_when_the_caller_hears_the_change():
+    # Silence goes out ahead of real time as well: the tone plays once it has played.
+    frames, output = await play_a_tone([0.0] * 30, quiet_ticks=10)
+    started, stopped = output.markers
+    assert isinstance(started, WireAudioStartedFrame)
+    assert isinstance(stopped, WireAudioStoppedFrame)
+    first_loud = next(i for i, pcm in enumerate(frames) if any(pcm))
+    # Silence from the first tick (0.02 s) on, the tone from the 11th (0.22 s): what the
+    # silence frames sent before the tone's first cover beyond that tick.
+    ahead = 0.02 + first_loud * 0.02 - 0.22
+    assert started.plays_in_secs == pytest.approx(ahead)
+    assert ahead > 0
+    assert stopped.plays_in_secs == pytest.approx(0.0, abs=0.011)  # the tone had played out
 
 
 async def test_the_end_of_bot_audio_is_not_counted_as_a_stall():

@@ -364,13 +364,13 @@ class AudioSocketOutputTransport(BaseOutputTransport):
                     if self._talking:  # the bot's audio has played out: not a stall
                         self._pacer.restart()
                     pcm = self._silence
-                connection.send_now(Audio(rate=self.sample_rate, pcm=pcm))
-                self._pacer.sent(now)
                 if self._talking != (pcm is not self._silence):
                     self._talking = not self._talking
-                    markers.append(
-                        WireAudioStartedFrame() if self._talking else WireAudioStoppedFrame()
-                    )
+                    marker = WireAudioStartedFrame if self._talking else WireAudioStoppedFrame
+                    # The caller hears the change once the audio sent ahead of it has played.
+                    markers.append(marker(plays_in_secs=max(0.0, self._pacer.ahead_secs(now))))
+                connection.send_now(Audio(rate=self.sample_rate, pcm=pcm))
+                self._pacer.sent(now)
         except ConnectionError:
             self._sender_failed = True
             self._stop_ticking()
