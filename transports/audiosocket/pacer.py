@@ -25,7 +25,10 @@ class PacerStats:
 
     Parameters:
         frames: Frames sent.
-        stalls: Times the sender was so late that the timeline was restarted.
+        stalls: Times a frame sent at the full lead (bot audio) was so late that the
+            timeline was restarted: the receiver ran dry, a dropout. A frame sent with a
+            smaller lead (silence) restarts it too, uncounted: silence that comes a few
+            milliseconds late is not heard.
         late_secs_max: The largest lateness seen (seconds past a frame's due time).
     """
 
@@ -60,11 +63,16 @@ class Pacer:
         """Playback length of one frame in seconds."""
         return self._frame_secs
 
-    def next_due(self, now: float) -> float:
-        """Return the time at which the next frame may be sent (``<= now`` means at once)."""
+    def next_due(self, now: float, lead_frames: int | None = None) -> float:
+        """Return the time at which the next frame may be sent (``<= now`` means at once).
+
+        ``lead_frames`` (0 up to the pacer's lead) lets this frame run less far ahead than
+        the pacer's lead: for silence, so that bot audio that follows waits behind less.
+        """
         if self._origin is None:
             return now
-        return self._origin + (self._index - self._lead) * self._frame_secs
+        lead = self._lead if lead_frames is None else lead_frames
+        return self._origin + (self._index - lead) * self._frame_secs
 
     def ahead_secs(self, now: float) -> float:
         """How far the frames sent so far run ahead of real time at ``now`` (0 before any)."""
@@ -82,18 +90,20 @@ class Pacer:
         self._origin = None
         self._index = 0
 
-    def sent(self, now: float) -> None:
-        """Record that one frame was sent at ``now``."""
+    def sent(self, now: float, lead_frames: int | None = None) -> None:
+        """Record that one frame was sent at ``now`` (due with ``lead_frames``, as asked)."""
         if self._origin is None:
             self._origin = now
         else:
-            late = now - self.next_due(now)
+            lead = self._lead if lead_frames is None else lead_frames
+            late = now - self.next_due(now, lead)
             if late > self.stats.late_secs_max:
                 self.stats.late_secs_max = late
             # Lateness beyond the lead means the receiver already ran dry: catching up
             # would only burst frames at it, so this frame starts a fresh timeline.
-            if late > self._lead * self._frame_secs:
-                self.stats.stalls += 1
+            if late > lead * self._frame_secs:
+                if lead == self._lead:
+                    self.stats.stalls += 1
                 self._origin = now
                 self._index = 0
         self._index += 1

@@ -14,10 +14,12 @@ stop on time and speech-to-text keeps receiving audio (Google ends a stream that
 Output: bot audio is cut into 20 ms frames and sent on the process's 20 ms frame clock, on
 each call's own real-time timeline (:class:`~transports.audiosocket.pacer.Pacer`), with
 silence frames whenever the bot has nothing to say, so Asterisk neither drops a burst nor
-hangs up on a quiet line; it marks the start and end of each run of bot audio on the wire
-with ``WireAudioStartedFrame`` / ``WireAudioStoppedFrame`` (pushed downstream) for latency
-measurement. An ``InterruptionFrame`` drops every queued interruptible frame at once. When
-the pipeline ends normally (``EndFrame``) the queued audio is played out, then an
+hangs up on a quiet line. Bot audio runs up to ``lead_frames`` ahead of real time, silence
+one frame, so an answer that starts waits behind little silence. The start and end of each
+run of bot audio on the wire are marked with ``WireAudioStartedFrame`` /
+``WireAudioStoppedFrame`` (pushed downstream, with when the caller hears the change) for
+latency measurement. An ``InterruptionFrame`` drops every queued interruptible frame at
+once. When the pipeline ends normally (``EndFrame``) the queued audio is played out, then an
 AudioSocket hangup is sent: the dialplan continues with its next priority. A peer that stops
 taking frames for pipecat's write timeout is dropped (``peer_not_reading``).
 """
@@ -63,6 +65,10 @@ log = get_logger("transports.audiosocket.transport")
 
 PENDING_FRAMES = 2  # frames accepted from pipecat ahead of the sender (on top of the lead)
 TICK_SLACK_SECS = FRAME_SECS / 2  # a frame due within half a frame of a tick goes with it
+# Silence runs one frame ahead, not the bot audio's lead: the phone plays what was sent in
+# order, so bot audio that starts waits behind the silence already sent (60 ms at a lead of
+# 3, 20 ms at 1). One frame still rides out a late tick; a later one leaves a gap in silence.
+SILENCE_LEAD_FRAMES = 1
 BACKLOG_FRAMES = 25  # frames the kernel has not taken before the peer counts as stalled
 GAP_FILL_SECS = 0.1  # no frame from the caller this long: silence stands in for the gap
 
@@ -351,15 +357,21 @@ class AudioSocketOutputTransport(BaseOutputTransport):
         self._stalled_since = None
         markers: list[Frame] = []
         try:
-            while self._pacer.next_due(now) <= now + TICK_SLACK_SECS:
+            while True:
+                if self._queue:
+                    lead = None  # the pacer's: bot audio rides out late ticks
+                elif self._talking:
+                    lead = 0  # the bot's audio is still ahead: its writer refills before silence
+                else:
+                    lead = SILENCE_LEAD_FRAMES
+                if self._pacer.next_due(now, lead) > now + TICK_SLACK_SECS:
+                    break
                 if self._queue:
                     pcm = self._queue.popleft().pcm
                     self._room.set()
                 elif self._finishing:
                     self._stop_ticking()
                     break
-                elif self._talking and self._pacer.ahead_secs(now) > TICK_SLACK_SECS:
-                    break  # the bot's audio is still ahead: its writer refills before silence
                 else:
                     if self._talking:  # the bot's audio has played out: not a stall
                         self._pacer.restart()
@@ -370,7 +382,7 @@ class AudioSocketOutputTransport(BaseOutputTransport):
                     # The caller hears the change once the audio sent ahead of it has played.
                     markers.append(marker(plays_in_secs=max(0.0, self._pacer.ahead_secs(now))))
                 connection.send_now(Audio(rate=self.sample_rate, pcm=pcm))
-                self._pacer.sent(now)
+                self._pacer.sent(now, lead)
         except ConnectionError:
             self._sender_failed = True
             self._stop_ticking()

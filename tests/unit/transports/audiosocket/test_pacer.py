@@ -71,6 +71,25 @@ def test_a_lead_played_out_on_purpose_restarts_without_a_stall() -> None:
     assert pacer.ahead_secs(3 * F + STEP) == 3 * F
 
 
+def test_a_frame_asked_with_a_smaller_lead_runs_no_further_ahead() -> None:
+    pacer = Pacer(frame_secs=F, lead_frames=3)
+    now = 0.0
+    for _ in range(10):  # silence, one frame ahead
+        while pacer.next_due(now, 1) <= now:
+            pacer.sent(now, 1)
+        assert pacer.ahead_secs(now) == 2 * F  # the frame playing now and one more
+        now += F
+    assert pacer.stats.stalls == 0
+    now += 1.5 * F  # a tick a frame and a half late: the receiver ran out of silence
+    while pacer.next_due(now, 1) <= now:
+        pacer.sent(now, 1)
+    assert pacer.stats.stalls == 0  # not heard, not counted
+    assert pacer.ahead_secs(now) == 2 * F  # a fresh timeline from the late frame
+    while pacer.next_due(now) <= now:  # then bot audio builds the full lead at once
+        pacer.sent(now)
+    assert pacer.ahead_secs(now) == 4 * F
+
+
 @pytest.mark.parametrize("lead", [0, 4])
 def test_lead_outside_range_is_refused(lead: int) -> None:
     with pytest.raises(ValueError, match="lead_frames must be 1-3"):
