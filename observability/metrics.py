@@ -122,7 +122,8 @@ SPECS: tuple[tuple[str, str, str, tuple[str, ...], dict[str, Any]], ...] = (
      "(it recited its prompt or tool texts), identifier (tool names, JSON).", ("reason",), {}),
     ("output_frames", "counter", "Audio frames sent to Asterisk.", (), {}),
     ("output_stalls", "counter",
-     "Times the sender fell behind by more than its lead (the caller heard a gap).", (), {}),
+     "Times bot audio was sent so late that the caller's side ran dry (a gap the caller "
+     "hears; silence that comes late is not counted).", (), {}),
     ("output_late_seconds", "histogram", "Per call: the latest an audio frame was sent.", (),
      {"buckets": (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.1, 0.2, 0.5)}),
     ("store_requests", "counter", "Store API requests by operation and outcome.",

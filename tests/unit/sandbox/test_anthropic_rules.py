@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from sandbox.anthropic_api import DEFAULT_TEXT, Script
+from sandbox.scenario import ASSISTANT_SCRIPT
 
 pytestmark = pytest.mark.unit
 
@@ -268,3 +269,26 @@ def test_caller_matches_holds_for_every_tool_round_of_that_caller_line():
 
     assert HOSTILE.respond(later).rule == "keep_looking"
     assert HOSTILE.respond(other).rule == "default"
+
+
+@pytest.mark.parametrize(
+    "tool, result",
+    [
+        # As bot/tools.py gives them: a store failure carries a phrase to say, a refusal not.
+        (
+            "search_products",
+            {"ok": False, "error": "store_unavailable", "message": "m", "say": "Ой."},
+        ),
+        ("create_order", {"ok": False, "error": "out_of_stock", "message": "m", "items": []}),
+        ("create_order", {"ok": False, "error": "invalid_order", "message": "m"}),
+        ("check_availability", {"ok": False, "error": "invalid_arguments", "message": "m"}),
+    ],
+)
+def test_the_shipped_assistant_answers_every_failed_tool_without_a_template_error(
+    tool: str, result: dict
+):
+    script = Script.from_file(ASSISTANT_SCRIPT)
+    tools = [{"name": tool, "description": tool, "input_schema": {"type": "object"}}]
+    reply = script.respond(body(user("так"), *tool_turn(tool, result), tools=tools))
+    assert reply.notes == []
+    assert "{" not in reply.content[0]["text"]
