@@ -36,7 +36,6 @@ import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.overhead import OVERHEAD_STAGES, InjectedDelays, overhead_by_stage
-from bot.playout import playout
 from bot.review import STAGE_LABELS
 from bot.settings import Settings
 from bot.stand_in_process import StandIns, stand_in_env, terminate
@@ -47,7 +46,15 @@ from bot.storage.runtime import open_postgres
 from observability.loop_lag import LoopLag
 from observability.metrics import cpu_seconds, resident_bytes
 from sandbox import speech
-from sandbox.caller import FRAME_SECS, CallResult, CallScript, place_call, run_call
+from sandbox.caller import (
+    AUDIBLE_GAP_MS,
+    FRAME_SECS,
+    CallResult,
+    CallScript,
+    place_call,
+    played_starts,
+    run_call,
+)
 from sandbox.scenario import Scenario, ScenarioPlayer, load_scenarios
 
 BURST_AFTER_SECS = 5.0  # the step's calls are well into their conversations by then
@@ -58,7 +65,6 @@ PROGRESS_EVERY_SECS = 5.0
 STAGE_BREAKDOWN = (
     "end_of_turn_ms", "stt_final_ms", "llm_first_token_ms", "tts_first_audio_ms", "send_ms",
 )  # fmt: skip
-GAP_LIMIT_MS = 60.0  # a gap longer than this between bot frames is audible as a dropout
 ECHO_DELIVERED_MIN = 0.98  # an echo call that got fewer of its frames than this failed
 ECHO_STOPPED_SECS = 0.5  # ... as did one whose audio stopped this long before it hung up
 # Credentials and servers of the developer's own setup never reach a bench run.
@@ -122,7 +128,7 @@ class StepReport:
     overhead_stages: dict[str, Spread] = field(default_factory=dict)  # ours, stage by stage
     stt_audio_per_sec: float | None = None
     frames_delivered_min: float | None = None
-    worst_gap_ms: float | None = None  # as played (bot/playout.py)
+    worst_gap_ms: float | None = None  # as played (sandbox.caller.played_starts)
     gaps_over_limit: int = 0
     arrival_gap_ms: float | None = None  # between arrivals: the sender's lead shows here
     most_ahead_ms: float | None = None
@@ -178,7 +184,7 @@ class StepReport:
         out += [
             f"  output pacing: worst gap {_num(self.worst_gap_ms, '.0f')} ms as played "
             f"(between arrivals {_num(self.arrival_gap_ms, '.0f')} ms), gaps over "
-            f"{GAP_LIMIT_MS:.0f} ms: {self.gaps_over_limit}, audio ahead at most "
+            f"{AUDIBLE_GAP_MS:.0f} ms: {self.gaps_over_limit}, audio ahead at most "
             f"{_num(self.most_ahead_ms, '.0f')} ms, sender stalls "
             f"{_num(self.service_stalls, 'd')}",
             *(
@@ -636,13 +642,14 @@ class Bench:
 
     @staticmethod
     def _pacing(report: StepReport, accepted: list[PlacedCall]) -> None:
-        heard = [playout(p.result.arrivals) for p in accepted if p.result is not None]
-        heard = [h for h in heard if h.starts.size > 1]
+        heard = [p.result.stats for p in accepted if p.result is not None]
+        heard = [s for s in heard if s.frames > 1]
         if heard:
-            report.worst_gap_ms = round(max(h.worst_gap_ms for h in heard), 1)
-            report.arrival_gap_ms = round(max(h.arrival_gap_ms for h in heard), 1)
-            report.most_ahead_ms = round(max(h.most_ahead_ms for h in heard), 1)
-            report.gaps_over_limit = sum(h.gaps_over(GAP_LIMIT_MS) for h in heard)
+            report.worst_gap_ms = round(max(s.played_gap_ms for s in heard), 1)
+            report.arrival_gap_ms = round(max(s.max_gap_ms for s in heard), 1)
+            ahead = max(s.max_burst_frames for s in heard) * FRAME_SECS * 1000
+            report.most_ahead_ms = round(ahead, 1)
+            report.gaps_over_limit = sum(s.audible_gaps for s in heard)
 
     def _burst_gap(self, talking: list[PlacedCall]) -> float | None:
         """The longest silence the calls already talking heard while the burst arrived."""
@@ -652,7 +659,7 @@ class Bench:
         for p in talking:
             if p.result is None or p.refused:
                 continue
-            starts = playout(p.result.arrivals).starts
+            starts = played_starts(p.result.arrivals)
             inside = starts[(starts >= start - 0.1) & (starts <= end)]
             if len(inside) > 1:
                 gap = float(np.diff(inside).max() * 1000)

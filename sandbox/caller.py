@@ -30,6 +30,23 @@ from transports.audiosocket.connection import PEER_GONE, AudioSocketConnection
 
 FRAME_SECS = 0.02
 BOT_AUDIBLE_RMS = 0.01  # a received frame louder than this (0..1) is the bot talking
+AUDIBLE_GAP_MS = 60.0  # a gap longer than this between frames played is heard as a dropout
+
+
+def played_starts(arrivals: list[float] | np.ndarray, frame_secs: float = FRAME_SECS) -> np.ndarray:
+    """When each received frame starts playing on the caller's phone.
+
+    The service sends audio up to a few frames ahead of real time, and Asterisk stamps the
+    frames with continuous RTP timestamps, so the phone plays them one after another: each
+    no earlier than it arrived and no earlier than the one before it ended. Gaps between
+    arrivals overstate what the caller hears (when an answer ends, the lead plays out while
+    the next frame is not due yet: 80 ms between arrivals with a lead of three, no gap heard).
+    """
+    arrived = np.asarray(arrivals, dtype=np.float64)
+    # start[k] = max(arrived[k], start[k-1] + frame): with s = start - k * frame that is a
+    # running maximum of arrived - k * frame.
+    offsets = np.arange(arrived.size) * frame_secs
+    return np.maximum.accumulate(arrived - offsets) + offsets
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,16 +76,22 @@ class ArrivalStats:
         frames: Audio frames received.
         interval_ms_p50: Median gap between consecutive frames.
         interval_ms_p99: 99th percentile gap.
-        max_gap_ms: Largest gap between consecutive frames.
+        max_gap_ms: Largest gap between consecutive frames' arrivals.
+        played_gap_ms: Largest gap between consecutive frames as the caller hears them
+            (:func:`played_starts`; 20 ms when nothing is missing).
+        audible_gaps: Gaps as heard longer than :data:`AUDIBLE_GAP_MS`.
         jitter_ms: RFC 3550 inter-arrival jitter estimate against the 20 ms cadence.
         max_burst_frames: The most frames that ever arrived ahead of real time, over any
-            stretch of the call (0 for perfect pacing).
+            stretch of the call (0 for perfect pacing); times the frame length, the longest
+            a frame waited to be played.
     """
 
     frames: int = 0
     interval_ms_p50: float = 0.0
     interval_ms_p99: float = 0.0
     max_gap_ms: float = 0.0
+    played_gap_ms: float = 0.0
+    audible_gaps: int = 0
     jitter_ms: float = 0.0
     max_burst_frames: float = 0.0
 
@@ -86,11 +109,14 @@ class ArrivalStats:
         # maximised over i < j: a running minimum of i - t_i / F.
         lead = np.arange(len(t)) - (t - t[0]) / frame_secs
         burst = float(np.max(lead - np.minimum.accumulate(lead)))
+        played = np.diff(played_starts(t, frame_secs)) * 1000
         return cls(
             frames=len(arrivals),
             interval_ms_p50=float(np.percentile(gaps, 50) * 1000),
             interval_ms_p99=float(np.percentile(gaps, 99) * 1000),
             max_gap_ms=float(gaps.max() * 1000),
+            played_gap_ms=float(played.max()),
+            audible_gaps=int((played > AUDIBLE_GAP_MS).sum()),
             jitter_ms=jitter * 1000,
             max_burst_frames=burst,
         )

@@ -1,8 +1,19 @@
 """The bench's arithmetic on Prometheus scrapes and figure lists (no processes)."""
 
+import uuid
+
 import pytest
 
-from bot.bench import Spread, counter_delta, histogram_delta, quantile
+from bot.bench import (
+    Bench,
+    PlacedCall,
+    Spread,
+    StepReport,
+    counter_delta,
+    histogram_delta,
+    quantile,
+)
+from sandbox.caller import CallResult
 
 pytestmark = pytest.mark.unit
 
@@ -47,3 +58,21 @@ def test_spread_of_figures():
     assert (spread.count, spread.p50, spread.max) == (5, 300.0, 1000.0)
     assert spread.text() == "300 / 880 / 1000 ms"
     assert Spread.of([]).text() == "-"
+
+
+def test_pacing_reports_gaps_as_played_next_to_the_arrival_gaps():
+    # One call whose answer ends with the sender three frames ahead (80 ms between
+    # arrivals, nothing missing as played), one with a frame 90 ms late.
+    lead = [0.0] * 4 + [0.02 * k for k in range(1, 10)] + [0.26] * 4
+    late = [0.02 * k for k in range(10)] + [0.29 + 0.02 * k for k in range(10)]
+    accepted = []
+    for arrivals in (lead, late):
+        result = CallResult(call_id=uuid.uuid4(), rate=8000, connected_at=0.0)
+        result.arrivals.extend(arrivals)
+        accepted.append(PlacedCall(uuid.uuid4(), None, result=result))
+    report = StepReport(calls=2, pipeline="echo", workers=None)
+    Bench._pacing(report, accepted)
+    assert report.worst_gap_ms == pytest.approx(110)
+    assert report.arrival_gap_ms == pytest.approx(110)
+    assert report.most_ahead_ms == pytest.approx(60)
+    assert report.gaps_over_limit == 1

@@ -1,11 +1,11 @@
-"""CallResult.bot_speech_spans: when the simulated caller heard the bot."""
+"""What the simulated caller heard: when the bot spoke, and the gaps as played."""
 
 import uuid
 
 import numpy as np
 import pytest
 
-from sandbox.caller import CallResult
+from sandbox.caller import ArrivalStats, CallResult, played_starts
 
 pytestmark = pytest.mark.unit
 
@@ -38,3 +38,39 @@ def test_spans_follow_arrival_times_not_frame_counts() -> None:
 def test_silence_only_has_no_spans() -> None:
     assert _result([False] * 50).bot_speech_spans() == []
     assert CallResult(call_id=uuid.uuid4()).bot_speech_spans() == []
+
+
+def paced(n: int, start: float = 0.0) -> list[float]:
+    return [start + 0.02 * k for k in range(n)]
+
+
+def test_frames_on_time_play_without_a_gap() -> None:
+    stats = ArrivalStats.from_arrivals(paced(50))
+    assert stats.played_gap_ms == pytest.approx(20)
+    assert stats.max_gap_ms == pytest.approx(20)
+    assert stats.max_burst_frames == pytest.approx(0)
+
+
+def test_a_lead_that_plays_out_at_the_end_of_an_answer_is_no_gap() -> None:
+    # A sender three frames ahead: the answer's 13 frames arrive by 0.18 s and play until
+    # 0.26 s; the silence after them starts when it is due (with its own lead of three).
+    answer = [0.0] * 4 + paced(9, start=0.02)
+    silence = [0.26] * 4 + paced(10, start=0.28)
+    stats = ArrivalStats.from_arrivals(answer + silence)
+    assert stats.max_gap_ms == pytest.approx(80)
+    assert stats.played_gap_ms == pytest.approx(20)
+    assert stats.max_burst_frames == pytest.approx(3)
+    assert stats.audible_gaps == 0
+
+
+def test_a_frame_that_comes_late_is_a_gap_of_its_lateness() -> None:
+    stats = ArrivalStats.from_arrivals(paced(10) + paced(10, start=0.29))  # 11th 90 ms late
+    assert stats.played_gap_ms == pytest.approx(110)
+    assert stats.audible_gaps == 1
+
+
+def test_a_burst_is_no_gap_but_shows_as_frames_ahead() -> None:
+    stats = ArrivalStats.from_arrivals([0.0] * 50)
+    assert stats.played_gap_ms == pytest.approx(20)
+    assert stats.max_burst_frames == pytest.approx(49)
+    assert played_starts([0.0] * 3).tolist() == pytest.approx([0.0, 0.02, 0.04])
