@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 import socket
 import sys
@@ -574,7 +575,9 @@ class Bench:
         ]
         echo_audio = b""
         if self.pipeline == "echo":
-            echo_audio = speech.synthesize("Добрий день, мені потрібні навушники.", rate=8000)
+            # Talking the whole call: every echoed frame is speech, where a gap is heard.
+            sentence = speech.synthesize("Добрий день, мені потрібні навушники.", rate=8000)
+            echo_audio = sentence * math.ceil(self.echo_secs * 16000 / len(sentence))
         peak_rss = service.rss_bytes()
         own_lag = LoopLag(interval=0.02, window=CALL_LIMIT_SECS * 2)
         own_lag.start()
@@ -652,7 +655,7 @@ class Bench:
             report.gaps_over_limit = sum(s.audible_gaps for s in heard)
 
     def _burst_gap(self, talking: list[PlacedCall]) -> float | None:
-        """The longest silence the calls already talking heard while the burst arrived."""
+        """The longest gap the calls already talking heard in speech while the burst arrived."""
         start, end = self.burst_window
         end += BURST_WATCH_SECS
         worst = None
@@ -660,9 +663,11 @@ class Bench:
             if p.result is None or p.refused:
                 continue
             starts = played_starts(p.result.arrivals)
-            inside = starts[(starts >= start - 0.1) & (starts <= end)]
-            if len(inside) > 1:
-                gap = float(np.diff(inside).max() * 1000)
+            speech = p.result.speech()[: len(starts)]
+            inside = (starts >= start - 0.1) & (starts <= end)
+            heard = (inside & speech)[:-1] & (inside & speech)[1:]
+            if heard.any():
+                gap = float(np.diff(starts)[heard].max() * 1000)
                 worst = gap if worst is None else max(worst, gap)
         return None if worst is None else round(worst, 1)
 

@@ -31,6 +31,7 @@ from transports.audiosocket.connection import PEER_GONE, AudioSocketConnection
 FRAME_SECS = 0.02
 BOT_AUDIBLE_RMS = 0.01  # a received frame louder than this (0..1) is the bot talking
 AUDIBLE_GAP_MS = 60.0  # a gap longer than this between frames played is heard as a dropout
+SPEECH_PAUSE_SECS = 0.3  # quieter stretches up to this long belong to the speech around them
 
 
 def played_starts(arrivals: list[float] | np.ndarray, frame_secs: float = FRAME_SECS) -> np.ndarray:
@@ -47,6 +48,20 @@ def played_starts(arrivals: list[float] | np.ndarray, frame_secs: float = FRAME_
     # running maximum of arrived - k * frame.
     offsets = np.arange(arrived.size) * frame_secs
     return np.maximum.accumulate(arrived - offsets) + offsets
+
+
+def speech_frames(loud: np.ndarray, max_pause_frames: int) -> np.ndarray:
+    """Which frames belong to speech.
+
+    The loud ones, and pauses of up to ``max_pause_frames`` frames between two of them (a
+    span's quieter moments); silence around speech does not.
+    """
+    speech = np.asarray(loud, dtype=bool).copy()
+    at = np.flatnonzero(speech)
+    for a, b in zip(at[:-1], at[1:], strict=True):
+        if 1 < b - a <= max_pause_frames + 1:
+            speech[a:b] = True
+    return speech
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +92,9 @@ class ArrivalStats:
         interval_ms_p50: Median gap between consecutive frames.
         interval_ms_p99: 99th percentile gap.
         max_gap_ms: Largest gap between consecutive frames' arrivals.
-        played_gap_ms: Largest gap between consecutive frames as the caller hears them
-            (:func:`played_starts`; 20 ms when nothing is missing).
+        played_gap_ms: Largest gap between consecutive frames of speech as the caller hears
+            them (:func:`played_starts`; 20 ms when nothing is missing): a gap in silence, or
+            between silence and speech, is not heard as one.
         audible_gaps: Gaps as heard longer than :data:`AUDIBLE_GAP_MS`.
         jitter_ms: RFC 3550 inter-arrival jitter estimate against the 20 ms cadence.
         max_burst_frames: The most frames that ever arrived ahead of real time, over any
@@ -96,8 +112,17 @@ class ArrivalStats:
     max_burst_frames: float = 0.0
 
     @classmethod
-    def from_arrivals(cls, arrivals: list[float], frame_secs: float = FRAME_SECS) -> ArrivalStats:
-        """Compute the statistics from monotonic arrival times of consecutive frames."""
+    def from_arrivals(
+        cls,
+        arrivals: list[float],
+        frame_secs: float = FRAME_SECS,
+        speech: np.ndarray | None = None,
+    ) -> ArrivalStats:
+        """Compute the statistics from monotonic arrival times of consecutive frames.
+
+        ``speech`` flags the frames that carry speech (:func:`speech_frames`); gaps as played
+        count between two of them only. Without it every frame counts.
+        """
         if len(arrivals) < 2:
             return cls(frames=len(arrivals))
         t = np.asarray(arrivals)
@@ -110,12 +135,15 @@ class ArrivalStats:
         lead = np.arange(len(t)) - (t - t[0]) / frame_secs
         burst = float(np.max(lead - np.minimum.accumulate(lead)))
         played = np.diff(played_starts(t, frame_secs)) * 1000
+        if speech is not None:
+            heard = np.asarray(speech[: len(t)], dtype=bool)
+            played = played[heard[:-1] & heard[1:]]
         return cls(
             frames=len(arrivals),
             interval_ms_p50=float(np.percentile(gaps, 50) * 1000),
             interval_ms_p99=float(np.percentile(gaps, 99) * 1000),
             max_gap_ms=float(gaps.max() * 1000),
-            played_gap_ms=float(played.max()),
+            played_gap_ms=float(played.max()) if played.size else 0.0,
             audible_gaps=int((played > AUDIBLE_GAP_MS).sum()),
             jitter_ms=jitter * 1000,
             max_burst_frames=burst,
@@ -161,22 +189,30 @@ class CallResult:
 
     @property
     def stats(self) -> ArrivalStats:
-        """Arrival timing of the server's frames."""
-        return ArrivalStats.from_arrivals(self.arrivals)
+        """Arrival timing of the server's frames, gaps as played counted within speech."""
+        return ArrivalStats.from_arrivals(self.arrivals, speech=self.speech())
 
-    def bot_speech_spans(self, min_gap_secs: float = 0.3) -> list[tuple[float, float]]:
+    def speech(self) -> np.ndarray:
+        """For each frame received, whether it is part of the bot's speech (pauses included)."""
+        return speech_frames(self.loud_frames(), round(SPEECH_PAUSE_SECS / FRAME_SECS))
+
+    def loud_frames(self) -> np.ndarray:
+        """For each frame received, whether it is audible (louder than the bot's threshold)."""
+        n = int(self.rate * FRAME_SECS)
+        samples = np.frombuffer(bytes(self.received), dtype="<i2").astype(np.float64)
+        frames = len(samples) // n
+        rms = np.sqrt((samples[: frames * n].reshape(frames, n) ** 2).mean(axis=1)) / 32768
+        return rms > BOT_AUDIBLE_RMS
+
+    def bot_speech_spans(
+        self, min_gap_secs: float = SPEECH_PAUSE_SECS
+    ) -> list[tuple[float, float]]:
         """When the bot was audible, as (start, end) seconds after connecting.
 
         Audible frames closer than ``min_gap_secs`` belong to one span.
         """
-        n = int(self.rate * FRAME_SECS)
-        samples = np.frombuffer(bytes(self.received), dtype="<i2").astype(np.float64)
-        frames = len(samples) // n
-        if not frames:
-            return []
-        rms = np.sqrt((samples[: frames * n].reshape(frames, n) ** 2).mean(axis=1)) / 32768
         spans: list[tuple[float, float]] = []
-        for loud, at in zip(rms > BOT_AUDIBLE_RMS, self.arrivals, strict=False):
+        for loud, at in zip(self.loud_frames(), self.arrivals, strict=False):
             if not loud:
                 continue
             t = at - self.connected_at

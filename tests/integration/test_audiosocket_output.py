@@ -81,8 +81,13 @@ class HandClock:
 
     def __init__(self) -> None:
         self.sender: AudioSocketOutputTransport | None = None
+        self.time = 0.0  # what the sender reads between ticks
+
+    def now(self) -> float:
+        return self.time
 
     async def join(self, sender: AudioSocketOutputTransport) -> None:
+        sender.tick(self.time)  # as the real clock does: the first frame goes at once
         self.sender = sender
 
     def leave(self, sender: AudioSocketOutputTransport) -> None:
@@ -95,19 +100,22 @@ class MarkedOutput(AudioSocketOutputTransport):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.markers: list[Frame] = []
+        self.heard_at: list[float] = []  # when the caller hears each marker's change
 
     async def push_frame(self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM):
         if isinstance(frame, (WireAudioStartedFrame, WireAudioStoppedFrame)):
             self.markers.append(frame)
+            self.heard_at.append(self._frame_clock.now() + frame.plays_in_secs)
         await super().push_frame(frame, direction)
 
 
 async def play_a_tone(
-    lateness: list[float], quiet_ticks: int = 0
+    lateness: list[float], quiet_ticks: int = 0, arrives_after: float = 0.0
 ) -> tuple[list[bytes], MarkedOutput]:
     """Play 200 ms of tone through an output whose ticks come ``lateness`` seconds late.
 
-    ``quiet_ticks`` ticks of silence go first.
+    ``quiet_ticks`` ticks of silence go first; the tone arrives ``arrives_after`` seconds
+    after the last of them.
     Returns the frames the peer received and the output (for its pacing figures).
     """
     ours, peer = socket.socketpair()
@@ -124,12 +132,14 @@ async def play_a_tone(
         await asyncio.sleep(0)  # until the output has started
     now = 0.0
     for _ in range(quiet_ticks):
-        output.tick(now := now + 0.02)
+        now = clock.time = now + 0.02
+        output.tick(now)
+    clock.time = now + arrives_after
     await worker.queue_frame(OutputAudioRawFrame(tone, 8000, 1))
     while len(output._queue) < 2:  # noqa: ASYNC110
         await asyncio.sleep(0)  # until the writer has filled its two pending frames
     for late_by in lateness:
-        now += 0.02 + late_by
+        now = clock.time = now + 0.02 + late_by
         if (announce := output.tick(now)) is not None:
             await announce
         for _ in range(20):
@@ -158,18 +168,18 @@ async def test_bot_audio_is_not_split_by_silence_when_a_tick_comes_late():
 
 
 async def test_the_wire_markers_say_when_the_caller_hears_the_change():
-    # Silence goes out ahead of real time as well: the tone plays once it has played.
-    frames, output = await play_a_tone([0.0] * 30, quiet_ticks=10)
+    # The tone arrives 5 ms into the silence frame of the 10th tick (0.2 s): it goes out
+    # at once and plays when that frame has played.
+    frames, output = await play_a_tone([0.0] * 30, quiet_ticks=10, arrives_after=0.005)
     started, stopped = output.markers
     assert isinstance(started, WireAudioStartedFrame)
     assert isinstance(stopped, WireAudioStoppedFrame)
+    # No silence ran ahead and no tick was waited for: heard 15 ms after it arrived.
+    assert output.heard_at[0] == pytest.approx(0.22)
     first_loud = next(i for i, pcm in enumerate(frames) if any(pcm))
-    # Silence from the first tick (0.02 s) on, the tone from the 11th (0.22 s): what the
-    # silence frames sent before the tone's first cover beyond that tick.
-    ahead = 0.02 + first_loud * 0.02 - 0.22
-    assert started.plays_in_secs == pytest.approx(ahead)
-    # Silence runs one frame ahead (bot audio three): the tone waits behind one frame.
-    assert started.plays_in_secs == pytest.approx(0.02)
+    # Silence from the start (0 s) on: the frames before the tone's first cover up to
+    # this, beyond the moment the tone arrived.
+    assert started.plays_in_secs == pytest.approx(first_loud * 0.02 - 0.205)
     assert stopped.plays_in_secs == pytest.approx(0.0, abs=0.011)  # the tone had played out
 
 
@@ -180,3 +190,29 @@ async def test_the_end_of_bot_audio_is_not_counted_as_a_stall():
     assert [i for i, pcm in enumerate(frames) if any(pcm)]  # the tone was sent
     assert frames[-1] == bytes(len(frames[-1]))  # and silence after it
     assert output.pacer_stats.stalls == 0
+
+
+async def test_an_answer_goes_out_with_its_whole_lead_before_the_next_tick():
+    ours, peer = socket.socketpair()
+    reader, writer = await asyncio.open_connection(sock=ours)
+    connection = AudioSocketConnection(reader, writer, expect_call_id=False, max_payload=4096)
+    clock = HandClock()
+    output = MarkedOutput(AudioSocketTransport(connection, uuid.uuid4()), AudioSocketParams(),
+                          frame_clock=clock)  # fmt: skip
+    worker, running = await start_pipeline([output])
+    try:
+        while clock.sender is None:  # noqa: ASYNC110
+            await asyncio.sleep(0)  # until the output has started (one silence frame sent)
+        clock.time = 0.005  # the tone arrives 5 ms into that frame, long before the next tick
+        await worker.queue_frame(OutputAudioRawFrame(b"\x00\x10" * 1600, 8000, 1))
+        while len(output._queue) < 2:  # noqa: ASYNC110
+            await asyncio.sleep(0)  # until the writer waits for room
+        peer.setblocking(False)  # what was written is in the socket pair's buffer already
+        decoder = Decoder(expect_call_id=False, max_payload=4096)
+        frames = [m.pcm for m in decoder.feed(peer.recv(65536)) if isinstance(m, Audio)]
+        # One silence frame, then the tone up to the lead (three frames) without a tick.
+        assert [any(pcm) for pcm in frames] == [False, True, True, True]
+    finally:
+        await worker.cancel()
+        running.cancel()
+        peer.close()

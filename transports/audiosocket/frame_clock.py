@@ -64,6 +64,10 @@ class FrameClock:
                 self._run(), name="audiosocket-frame-clock"
             )
 
+    def now(self) -> float:
+        """The clock's time, as the senders get it with each tick."""
+        return self._clock()
+
     def leave(self, sender: Ticked) -> None:
         """Stop ticking ``sender``; safe to call more than once, and from its own tick."""
         self._senders.pop(sender, None)

@@ -15,7 +15,8 @@ Output: bot audio is cut into 20 ms frames and sent on the process's 20 ms frame
 each call's own real-time timeline (:class:`~transports.audiosocket.pacer.Pacer`), with
 silence frames whenever the bot has nothing to say, so Asterisk neither drops a burst nor
 hangs up on a quiet line. Bot audio runs up to ``lead_frames`` ahead of real time, silence
-one frame, so an answer that starts waits behind little silence. The start and end of each
+none, and bot audio goes out as it arrives (within the lead), not at the next tick: an answer
+waits only for the silence frame playing at that moment. The start and end of each
 run of bot audio on the wire are marked with ``WireAudioStartedFrame`` /
 ``WireAudioStoppedFrame`` (pushed downstream, with when the caller hears the change) for
 latency measurement. An ``InterruptionFrame`` drops every queued interruptible frame at
@@ -65,10 +66,11 @@ log = get_logger("transports.audiosocket.transport")
 
 PENDING_FRAMES = 2  # frames accepted from pipecat ahead of the sender (on top of the lead)
 TICK_SLACK_SECS = FRAME_SECS / 2  # a frame due within half a frame of a tick goes with it
-# Silence runs one frame ahead, not the bot audio's lead: the phone plays what was sent in
-# order, so bot audio that starts waits behind the silence already sent (60 ms at a lead of
-# 3, 20 ms at 1). One frame still rides out a late tick; a later one leaves a gap in silence.
-SILENCE_LEAD_FRAMES = 1
+# Silence runs no frame ahead, unlike the bot audio: the phone plays what was sent in order,
+# so bot audio that starts waits behind the silence already sent (60 ms at a lead of 3, 20 ms
+# at 1), and at none it waits only for the frame playing now. A late tick leaves a gap in
+# silence, which nobody hears.
+SILENCE_LEAD_FRAMES = 0
 BACKLOG_FRAMES = 25  # frames the kernel has not taken before the peer counts as stalled
 GAP_FILL_SECS = 0.1  # no frame from the caller this long: silence stands in for the gap
 
@@ -340,7 +342,20 @@ class AudioSocketOutputTransport(BaseOutputTransport):
             if interruptible and epoch != self._epoch:
                 return True  # interrupted while waiting: this audio must not play
             self._queue.append(_Queued(piece, interruptible))
+            await self._send_due()
         return True
+
+    async def _send_due(self) -> None:
+        """Send the bot audio the pacer lets go now instead of at the next tick.
+
+        On a quiet line the first frame goes at once (it plays when the silence frame playing
+        now has played), and the next ones as they come, up to the lead, so an answer starts
+        with its whole lead on the wire.
+        """
+        if self._ticking and self._frame_clock is not None:
+            announcement = self.tick(self._frame_clock.now())
+            if announcement is not None:
+                await announcement
 
     def _drop_interruptible(self) -> None:
         self._epoch += 1

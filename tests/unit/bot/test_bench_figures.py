@@ -2,6 +2,7 @@
 
 import uuid
 
+import numpy as np
 import pytest
 
 from bot.bench import (
@@ -16,6 +17,8 @@ from bot.bench import (
 from sandbox.caller import CallResult
 
 pytestmark = pytest.mark.unit
+
+TONE_FRAME = (8000 * np.sin(np.arange(160) / 3)).astype("<i2").tobytes()  # 20 ms, loud
 
 BEFORE = """# TYPE callproc_event_loop_lag_seconds histogram
 callproc_event_loop_lag_seconds_bucket{le="0.005"} 10.0
@@ -69,6 +72,7 @@ def test_pacing_reports_gaps_as_played_next_to_the_arrival_gaps():
     for arrivals in (lead, late):
         result = CallResult(call_id=uuid.uuid4(), rate=8000, connected_at=0.0)
         result.arrivals.extend(arrivals)
+        result.received += TONE_FRAME * len(arrivals)  # speech throughout, as echo has
         accepted.append(PlacedCall(uuid.uuid4(), None, result=result))
     report = StepReport(calls=2, pipeline="echo", workers=None)
     Bench._pacing(report, accepted)

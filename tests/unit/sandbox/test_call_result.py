@@ -5,7 +5,7 @@ import uuid
 import numpy as np
 import pytest
 
-from sandbox.caller import ArrivalStats, CallResult, played_starts
+from sandbox.caller import ArrivalStats, CallResult, played_starts, speech_frames
 
 pytestmark = pytest.mark.unit
 
@@ -74,3 +74,29 @@ def test_a_burst_is_no_gap_but_shows_as_frames_ahead() -> None:
     assert stats.played_gap_ms == pytest.approx(20)
     assert stats.max_burst_frames == pytest.approx(49)
     assert played_starts([0.0] * 3).tolist() == pytest.approx([0.0, 0.02, 0.04])
+
+
+def test_pauses_inside_speech_count_as_speech_and_silence_around_it_does_not() -> None:
+    loud = np.array([c == "x" for c in ".x..x....x."])
+    speech = speech_frames(loud, max_pause_frames=2)
+    assert "".join("s" if f else "." for f in speech) == ".ssss....s."
+
+
+def test_a_gap_is_heard_inside_speech_only() -> None:
+    # 20 frames; the 6th (silence) and the 16th (speech) each arrive 50 ms late.
+    arrivals = [0.02 * k + 0.05 * (k >= 5) + 0.05 * (k >= 15) for k in range(20)]
+    loud = np.array([False] * 10 + [True] * 10)
+    stats = ArrivalStats.from_arrivals(arrivals, speech=speech_frames(loud, 15))
+    assert stats.max_gap_ms == pytest.approx(70)  # both arrive late
+    assert stats.played_gap_ms == pytest.approx(70)  # the one in speech is heard
+    assert stats.audible_gaps == 1
+    silent = ArrivalStats.from_arrivals(arrivals, speech=speech_frames(np.zeros(20, bool), 15))
+    assert silent.played_gap_ms == 0.0  # nothing was said: no gap heard
+    assert silent.audible_gaps == 0
+
+
+def test_the_callers_stats_count_gaps_in_the_bots_speech() -> None:
+    result = _result([False] * 10 + [True] * 10)
+    result.arrivals[5:] = [t + 0.05 for t in result.arrivals[5:]]  # late in the silence
+    assert result.stats.max_gap_ms == pytest.approx(70)
+    assert result.stats.played_gap_ms == pytest.approx(20)
