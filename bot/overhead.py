@@ -2,15 +2,18 @@
 
 Voice-to-voice minus what was not ours: the turn-taking wait (VAD stop delay plus the speech
 timeout, or the STT stand-in's final, whichever is later), Claude's first token, streaming
-the first sentence word by word, and the TTS stand-in's first audio; for each store lookup
-before the answer (one per model response, as the scripted model does), one more model
-request with its streamed arguments, and the store's answer. The demo and ``callproc bench``
+the rest of the first sentence word by word, and the TTS stand-in's first audio; for each
+store lookup before the answer (one per model response, as the scripted model does), one
+more model request with its streamed arguments, and the store's answer. The stand-ins count
+their first token and first audio from the moment a request arrives, so their own work is
+not counted as ours. The demo and ``callproc bench``
 both report it, ``callproc bench`` also stage by stage; pure arithmetic on a turn's figures.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -61,8 +64,9 @@ def overhead_by_stage(
     Voice-to-voice is end of turn + LLM first token + TTS first audio + send; each stage
     less what the stand-ins injected into it: the turn-taking wait; Claude's first token,
     plus, per store lookup before the answer (one per model response, as the scripted model
-    does), one more model request with its streamed arguments and the store's answer; the
-    first sentence streamed word by word and the TTS stand-in's first audio. ``turn`` has
+    does), one more model request with its streamed arguments (the first piece comes with
+    its first token) and the store's answer; the rest of the first sentence streamed word by
+    word after its first and the TTS stand-in's first audio. ``turn`` has
     ``index``, ``bot`` (the text) and the stage figures in ms; each tool call has ``turn``,
     ``name``, ``arguments`` and ``duration_ms``.
     """
@@ -72,11 +76,13 @@ def overhead_by_stage(
     for call in tool_calls:
         # A model request follows each tool call but the call-ending ones.
         if call["turn"] == turn["index"] and call["name"] not in ENDING_TOOLS:
-            pieces = 2 + len(json.dumps(call["arguments"], ensure_ascii=False)) // 8
+            # The stand-in streams an empty piece, then the arguments 8 characters at a time.
+            pieces = math.ceil(len(json.dumps(call["arguments"], ensure_ascii=False)) / 8)
             llm += delays.llm_first_token_ms + pieces * delays.llm_token_interval_ms
             llm += call["duration_ms"] or 0
     first_sentence = re.split(r"(?<=[.!?])\s", turn["bot"], maxsplit=1)[0]
-    tts = len(first_sentence.split()) * delays.llm_token_interval_ms + delays.tts_first_audio_ms
+    rest = len(first_sentence.split()) - 1  # words streamed after the first token
+    tts = rest * delays.llm_token_interval_ms + delays.tts_first_audio_ms
     stages = {
         "llm": turn["llm_first_token_ms"] - llm,
         "tts": (turn["tts_first_audio_ms"] or 0) - tts,

@@ -319,9 +319,11 @@ class Knobs:
     """Pacing and faults; mutable between requests.
 
     Parameters:
-        first_token_ms: Delay before the first byte of a response (HTTP headers included);
+        first_token_ms: Time from receiving a request to its first token (the stream's first
+            content delta, or the whole answer when not streamed), the stand-in's own work on
+            the request included, as published time-to-first-token figures count it;
             auth/validation errors and ``"status"`` faults answer at once.
-        token_interval_ms: Delay between consecutive stream deltas.
+        token_interval_ms: Delay between consecutive content deltas after the first.
         fault: ``"status"`` (error response), ``"hang"`` (never answer, until the client
             leaves), ``"cut"`` (drop the connection mid-stream), or ``None``.
         fault_status: HTTP status for ``"status"``: 429 (with ``retry-after: 1``), 500, 529...
@@ -492,6 +494,8 @@ class AnthropicStandIn:
         return fault
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
+        loop = asyncio.get_running_loop()
+        received = loop.time()
         request_id = _new_id("req_")
         try:
             body = await request.json()
@@ -554,7 +558,7 @@ class AnthropicStandIn:
             "stop_sequence": None,
             "usage": usage,
         }
-        await asyncio.sleep(knobs.first_token_ms / 1000)
+        await asyncio.sleep(max(0.0, received + knobs.first_token_ms / 1000 - loop.time()))
         if not body.get("stream"):
             if fault == "cut":
                 return self._abort(request)
@@ -579,12 +583,15 @@ class AnthropicStandIn:
         )
         response.enable_chunked_encoding()
         await response.prepare(request)
+        first_delta = True
         try:
             for sent, event in enumerate(events):
                 if fault == "cut" and sent >= self.knobs.cut_after_events:
                     return self._abort(request, response)
                 if event["type"] == "content_block_delta":
-                    await asyncio.sleep(self.knobs.token_interval_ms / 1000)
+                    if not first_delta:  # the first token comes at first_token_ms
+                        await asyncio.sleep(self.knobs.token_interval_ms / 1000)
+                    first_delta = False
                 data = json.dumps(event, ensure_ascii=False)
                 await response.write(f"event: {event['type']}\ndata: {data}\n\n".encode())
             await response.write_eof()

@@ -286,6 +286,20 @@ async def test_first_token_and_interval_knobs_delay_the_stream(client, standin):
     assert deltas[-1] - deltas[0] >= 0.9 * 0.02 * (len(deltas) - 1)
 
 
+async def test_the_first_token_does_not_wait_for_the_token_interval(client, standin):
+    # first_token_ms is the time to the first token: a minute between tokens holds back
+    # the second, never the first.
+    standin.knobs.first_token_ms, standin.knobs.token_interval_ms = 0, 60_000
+    stream = await client.beta.messages.create(
+        model=MODEL, max_tokens=100, messages=user("привіт"), stream=True
+    )
+    async with asyncio.timeout(10):
+        async for event in stream:
+            if event.type == "content_block_delta":
+                break
+    await stream.close()
+
+
 async def test_missing_api_key_is_401(standin):
     async with make_client(standin, default_headers={"X-Api-Key": anthropic.omit}) as keyless:
         with pytest.raises(anthropic.AuthenticationError) as caught:

@@ -25,9 +25,10 @@ def _turn(**figures: float | None) -> dict:
 
 def test_a_plain_answer_is_split_by_stage_and_adds_up() -> None:
     stages = overhead_by_stage(_turn(), DELAYS, [])
-    # llm 385.4 - 300; tts 206 - (5 words x 15 + 150); send as is; the turn 603 - 600.
-    assert stages == {"end_of_turn": 3.0, "llm": 85.4, "tts": -19.0, "send": 15.2}
-    assert overhead_ms(_turn(), DELAYS, []) == pytest.approx(1209.6 - 600 - 300 - 75 - 150)
+    # llm 385.4 - 300; tts 206 - (4 words after the first x 15 + 150); send as is; the
+    # turn 603 - 600.
+    assert stages == {"end_of_turn": 3.0, "llm": 85.4, "tts": -4.0, "send": 15.2}
+    assert overhead_ms(_turn(), DELAYS, []) == pytest.approx(1209.6 - 600 - 300 - 60 - 150)
 
 
 def test_a_store_lookup_adds_a_model_request_its_arguments_and_the_store() -> None:
@@ -35,8 +36,8 @@ def test_a_store_lookup_adds_a_model_request_its_arguments_and_the_store() -> No
     plain = overhead_by_stage(_turn(), DELAYS, [])
     looked_up = overhead_by_stage(_turn(), DELAYS, [tool])
     assert plain is not None and looked_up is not None
-    # {"q": "xxxxxxxxxxxxxx"} is 21 characters: 2 + 21 // 8 = 4 pieces of 15 ms.
-    assert plain["llm"] - looked_up["llm"] == pytest.approx(300 + 4 * 15 + 6)
+    # {"q": "xxxxxxxxxxxxxx"} is 21 characters: 3 pieces of 15 ms after the first token.
+    assert plain["llm"] - looked_up["llm"] == pytest.approx(300 + 3 * 15 + 6)
     ending = {"turn": 1, "name": "end_call", "arguments": {}, "duration_ms": 1}
     other_turn = tool | {"turn": 2}
     assert overhead_by_stage(_turn(), DELAYS, [ending, other_turn]) == plain
