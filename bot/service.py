@@ -33,6 +33,7 @@ from observability.gc_pauses import freeze_start_up, measure_pauses
 from observability.logging import get_logger
 from observability.loop_lag import LoopLag
 from observability.metrics import REASONS, bounded, build_metrics
+from processors import speakable
 from processors.phone_vad import silero_session
 from transports.audiosocket.connection import AudioSocketConnection
 from transports.audiosocket.server import AudioSocketServer
@@ -139,6 +140,7 @@ class Service:
             if self.settings.pipeline == "voice":
                 self.prompts = prompt_sets[self.settings.language]
                 await asyncio.to_thread(silero_session)  # the VAD model, once per process
+                await asyncio.to_thread(speakable.prepare)  # not in the first answer
                 self.backends = await open_backends(self.settings)
                 self.prompt_sets = prompt_sets
                 self.phrases = await render_phrases(self.settings, self.backends, prompt_sets)

@@ -51,6 +51,7 @@ from pipecat.services.google.tts import GoogleTTSService
 from pipecat.utils.types import is_given
 
 from observability.logging import get_logger
+from processors.sentence_aggregator import PhoneSentenceAggregator
 
 STT_CHUNK_SECS = 0.1  # audio per StreamingRecognize request (Google suggests ~100 ms)
 STT_QUIET_CHUNK_SECS = 0.3  # per request while VAD hears no caller: nothing waits for it
@@ -230,6 +231,11 @@ class PhoneTTSService(GoogleTTSService):
         self._shared_client = access.tts_client  # read by _create_client during __init__
         super().__init__(credentials=access.credentials_json, **kwargs)
         self.spoken_language = str(self._settings.language)  # what speakable writes for
+        # Sentences also end at an amount ("899 грн. Вам..."); pipecat has no hook for it.
+        self._text_aggregator = PhoneSentenceAggregator(
+            aggregation_type=self._text_aggregation_mode,
+            language=self._text_aggregator.language,
+        )
 
     async def _update_settings(self, delta: Any) -> dict[str, Any]:
         """Apply a settings update; a new language also changes how numbers are spoken."""

@@ -16,6 +16,7 @@ from pipecat.services.google.tts import GoogleTTSService
 
 from bot.key_file import parse_credentials
 from bot.speech_services import GoogleAccess, PhoneSTTService, PhoneTTSService
+from processors.sentence_aggregator import PhoneSentenceAggregator
 from sandbox.credentials import fake_service_account_json
 
 pytestmark = pytest.mark.unit
@@ -61,6 +62,18 @@ async def test_ours_use_the_process_credentials_and_clients(parses):
     assert parses == []
     assert stt._client is shared.stt_client
     assert tts._client is shared.tts_client
+
+
+async def test_ours_end_sentences_at_an_amount_in_the_voices_language():
+    tts = PhoneTTSService(
+        access=await access(), settings=PhoneTTSService.Settings(language="uk-UA")
+    )
+    assert isinstance(tts._text_aggregator, PhoneSentenceAggregator)
+    assert tts._text_aggregator.language == "uk"
+    spoken = []
+    for token in ("за 899 ", "грн. ", "Вам"):
+        spoken += [a.text async for a in tts._text_aggregator.aggregate(token)]
+    assert spoken == ["за 899 грн."]
     module = sys.modules[GoogleSTTService.__module__]
     assert module.service_account is service_account  # pipecat's names are back
     assert module.speech_v2 is speech_v2

@@ -6,7 +6,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from processors.speakable import number_words, speakable, speakable_transform
+from processors import speakable as speakable_module
+from processors.speakable import (
+    SUPPORTED_LANGUAGES,
+    number_words,
+    speakable,
+    speakable_transform,
+)
 from processors.speech_words import NUMERALS, UNITS
 
 pytestmark = pytest.mark.unit
@@ -637,3 +643,9 @@ def test_every_word_of_a_number_after_a_preposition_is_in_its_case(n, language, 
     else:
         one = n % 10 == 1 and n % 100 != 11
         assert unit == (forms[0] if one else forms[1])
+
+
+def test_prepare_builds_every_languages_pattern_before_the_first_sentence():
+    speakable_module._pattern.cache_clear()
+    speakable_module.prepare()
+    assert speakable_module._pattern.cache_info().currsize == len(SUPPORTED_LANGUAGES)
