@@ -40,6 +40,10 @@ log = get_logger("bot.services")
 # One quick retry (429/5xx/529) fits the first-token deadline; more would only delay the
 # failure policy's apology.
 ANTHROPIC_RETRIES = 1
+# Connections to Claude stay open between a call's turns (httpx closes them after 5 s idle):
+# a new one costs a TCP and TLS handshake that the answer waits for (4-21 ms measured against
+# the local stand-in with no TLS; round trips to the API's region on the real one).
+LLM_KEEPALIVE_SECS = 60.0
 
 
 @dataclass
@@ -150,7 +154,7 @@ async def open_backends(settings: Settings) -> Backends:
     anthropic = AsyncAnthropic(
         api_key=anthropic_key.get_secret_value() if anthropic_key else "sk-ant-sandbox",
         base_url=settings.llm.base_url if anthropic_key else llm_url,
-        http_client=httpx2.AsyncClient(),
+        http_client=llm_http_client(),
         max_retries=ANTHROPIC_RETRIES,
     )
 
@@ -190,6 +194,12 @@ async def open_backends(settings: Settings) -> Backends:
     )
     log.info("services", detail=backends.describe())
     return backends
+
+
+def llm_http_client() -> httpx2.AsyncClient:
+    """The HTTP client for Claude: one per process, keeping every call's connection warm."""
+    limits = httpx2.Limits(max_keepalive_connections=None, keepalive_expiry=LLM_KEEPALIVE_SECS)
+    return httpx2.AsyncClient(limits=limits)
 
 
 def _endpoint(service: str, location: str) -> ClientOptions | None:
