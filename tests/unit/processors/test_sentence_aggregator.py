@@ -32,7 +32,7 @@ async def test_pipecat_holds_a_ukrainian_price_sentence_until_the_answer_ends():
 async def test_a_price_sentence_goes_as_soon_as_the_next_word_starts(language: str):
     assert await sentences(PhoneSentenceAggregator(language=language), PRICE) == [
         (5, "Є навушники за 899 грн."),  # with "Вам", the word after it
-        (-1, "Вам підходить?"),
+        (6, "Вам підходить?"),  # at once
     ]
 
 
@@ -62,8 +62,22 @@ async def test_abbreviations_inside_a_sentence_do_not_end_it(text: str):
     assert await sentences(PhoneSentenceAggregator(language="uk"), text) == [(-1, text)]
 
 
+async def test_a_question_or_an_exclamation_goes_without_waiting_for_the_next_word():
+    text = "Добрий день! Чим допомогти? Слухаю."
+    assert await sentences(SimpleTextAggregator(language="uk"), text) == [
+        (2, "Добрий день!"),  # pipecat: with "Чим", the word after it
+        (4, "Чим допомогти?"),
+        (-1, "Слухаю."),
+    ]
+    assert await sentences(PhoneSentenceAggregator(language="uk"), text) == [
+        (1, "Добрий день!"),
+        (3, "Чим допомогти?"),
+        (-1, "Слухаю."),
+    ]
+
+
 async def test_other_sentence_ends_are_pipecats():
-    text = "Із задоволенням допоможу з навушниками. Вам потрібні накладні?"
+    text = "Із задоволенням допоможу з навушниками. Вам потрібні накладні. Або вкладиші."
     ours = await sentences(PhoneSentenceAggregator(language="uk"), text)
     assert ours == await sentences(SimpleTextAggregator(language="uk"), text)
     assert ours[0] == (5, "Із задоволенням допоможу з навушниками.")
