@@ -22,6 +22,7 @@ from bot.handoff.desk import Handoff, HandoffDesk
 from bot.handoff.notify import Notifier
 from bot.http import CheckResult, bound_port
 from bot.http_front import HttpFront, api_token, console_password, start_front
+from bot.llm_warmup import warm_up_anthropic
 from bot.phrases import FixedPhrases, render_phrases
 from bot.prompts import PromptSet, load_prompts
 from bot.services import Backends, open_backends
@@ -142,6 +143,7 @@ class Service:
                 await asyncio.to_thread(silero_session)  # the VAD model, once per process
                 await asyncio.to_thread(speakable.prepare)  # not in the first answer
                 self.backends = await open_backends(self.settings)
+                await warm_up_anthropic(self.settings.llm.model)  # not in the first answer
                 self.prompt_sets = prompt_sets
                 self.phrases = await render_phrases(self.settings, self.backends, prompt_sets)
                 self.handoffs = HandoffDesk(
