@@ -6,8 +6,8 @@ the rest of the first sentence word by word, and the TTS stand-in's first audio;
 store lookup before the answer (one per model response, as the scripted model does), one
 more model request with its streamed arguments, and the store's answer. The stand-ins count
 their first token and first audio from the moment a request arrives, so their own work is
-not counted as ours. The demo and ``callproc bench``
-both report it, ``callproc bench`` also stage by stage; pure arithmetic on a turn's figures.
+not counted as ours. The demo and ``callproc bench`` both report it, ``callproc bench`` also
+stage by stage; pure arithmetic on a turn's figures.
 """
 
 from __future__ import annotations
