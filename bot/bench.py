@@ -663,9 +663,8 @@ class Bench:
             if p.result is None or p.refused:
                 continue
             starts = played_starts(p.result.arrivals)
-            speech = p.result.speech()[: len(starts)]
-            inside = (starts >= start - 0.1) & (starts <= end)
-            heard = (inside & speech)[:-1] & (inside & speech)[1:]
+            counted = p.result.speech()[: len(starts)] & (starts >= start - 0.1) & (starts <= end)
+            heard = counted[:-1] & counted[1:]
             if heard.any():
                 gap = float(np.diff(starts)[heard].max() * 1000)
                 worst = gap if worst is None else max(worst, gap)

@@ -109,6 +109,16 @@ class MarkedOutput(AudioSocketOutputTransport):
         await super().push_frame(frame, direction)
 
 
+async def hand_clocked_output() -> tuple[MarkedOutput, HandClock, socket.socket]:
+    """An output on one end of a socket pair, on a clock the test turns; the other end."""
+    ours, peer = socket.socketpair()
+    reader, writer = await asyncio.open_connection(sock=ours)
+    connection = AudioSocketConnection(reader, writer, expect_call_id=False, max_payload=4096)
+    clock = HandClock()
+    transport = AudioSocketTransport(connection, uuid.uuid4())
+    return MarkedOutput(transport, AudioSocketParams(), frame_clock=clock), clock, peer
+
+
 async def play_a_tone(
     lateness: list[float], quiet_ticks: int = 0, arrives_after: float = 0.0
 ) -> tuple[list[bytes], MarkedOutput]:
@@ -118,12 +128,7 @@ async def play_a_tone(
     after the last of them.
     Returns the frames the peer received and the output (for its pacing figures).
     """
-    ours, peer = socket.socketpair()
-    reader, writer = await asyncio.open_connection(sock=ours)
-    connection = AudioSocketConnection(reader, writer, expect_call_id=False, max_payload=4096)
-    transport = AudioSocketTransport(connection, uuid.uuid4())
-    clock = HandClock()
-    output = MarkedOutput(transport, AudioSocketParams(), frame_clock=clock)
+    output, clock, peer = await hand_clocked_output()
     tone = b"\x00\x10" * 1600  # 200 ms: ten frames
 
     worker, running = await start_pipeline([output])
@@ -193,12 +198,7 @@ async def test_the_end_of_bot_audio_is_not_counted_as_a_stall():
 
 
 async def test_an_answer_goes_out_with_its_whole_lead_before_the_next_tick():
-    ours, peer = socket.socketpair()
-    reader, writer = await asyncio.open_connection(sock=ours)
-    connection = AudioSocketConnection(reader, writer, expect_call_id=False, max_payload=4096)
-    clock = HandClock()
-    output = MarkedOutput(AudioSocketTransport(connection, uuid.uuid4()), AudioSocketParams(),
-                          frame_clock=clock)  # fmt: skip
+    output, clock, peer = await hand_clocked_output()
     worker, running = await start_pipeline([output])
     try:
         while clock.sender is None:  # noqa: ASYNC110
