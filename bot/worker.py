@@ -48,6 +48,7 @@ class Worker:
         self.service = Service(settings, worker=True, capacity=capacity)
         self.link = link
         self.taken = 0  # calls received from the supervisor
+        self.held = 0  # of those, the ones not ended yet (being adopted, served or refused)
         self._calls: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
 
@@ -71,6 +72,10 @@ class Worker:
                 task.cancel()
         self.link.close()
 
+    def request_stop(self) -> None:
+        """Drain and exit, as SIGTERM does."""
+        self._stop.set()
+
     def _wire(self) -> None:
         service = self.service
         if service.handoffs is not None:
@@ -91,16 +96,19 @@ class Worker:
                     conn.close()
                 continue
             self.taken += 1
+            self.held += 1
             task = asyncio.get_running_loop().create_task(
                 self._serve(conn, uuid.UUID(message["call_uuid"]), message.get("caller"))
             )
             self._calls.add(task)
             task.add_done_callback(self._calls.discard)
+            self._send_state()  # the supervisor places the next call knowing of this one
 
     async def _serve(self, conn: socket.socket, call_id: uuid.UUID, caller: str | None) -> None:
         try:
             await self.service.take_call(conn, call_id, caller)
         finally:
+            self.held -= 1
             self._send_state()
 
     async def _report(self) -> None:
@@ -109,11 +117,13 @@ class Worker:
             self._send_state()
 
     def _send_state(self) -> None:
+        # The calls it holds, not the service's count: that one starts only once a call is
+        # adopted, and a report between the two would show the supervisor a free place.
         load = self.service.load()
         self._send(
             {
                 "kind": "state",
-                "active": load.active,
+                "active": self.held,
                 "lag": round(load.lag_secs, 4),
                 "draining": load.draining,
                 "taken": self.taken,

@@ -49,6 +49,15 @@ class Supervised:
             if c.laddr and c.laddr.port == self.audiosocket_port and c.status == "ESTABLISHED"
         )
 
+    def state(self, workers: list[psutil.Process]) -> str:
+        """What a failed wait reports: calls per worker, readiness and refusals."""
+        refusals = [
+            line for line in self.get("/metrics")[1].splitlines()
+            if line.startswith("callproc_calls_refused_total{")
+        ]  # fmt: skip
+        calls = [self.calls_on(w) for w in workers]
+        return f"calls {calls}, readiness {self.get('/health/ready')}, {refusals}"
+
     def get(self, path: str) -> tuple[int, str]:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=2) as r:
@@ -71,11 +80,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-async def _until(condition, timeout: float, what: str) -> None:
+async def _until(condition, timeout: float, what: str, seen=None) -> None:
+    """Poll ``condition``; on timeout, say what was waited for and what ``seen()`` shows."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {what}" + (f": {seen()}" if seen else ""))
         await asyncio.sleep(0.1)  # a bounded poll for a state the test waits on
 
 
@@ -134,7 +144,10 @@ async def test_calls_share_the_workers_a_full_service_refuses_and_a_dead_worker_
     # Four calls fill both workers, two each; the fifth is refused at once, with the hangup.
     calls = [asyncio.create_task(supervised.call(4.0)) for _ in range(CAPACITY)]
     await _until(
-        lambda: [supervised.calls_on(w) for w in workers] == [2, 2], 10, "two calls per worker"
+        lambda: [supervised.calls_on(w) for w in workers] == [2, 2],
+        10,
+        "two calls per worker",
+        lambda: supervised.state(workers),
     )
     status, body = supervised.get("/health/ready")
     assert status == 503 and "at capacity (4 calls on 2 workers)" in body
@@ -158,7 +171,12 @@ async def test_calls_share_the_workers_a_full_service_refuses_and_a_dead_worker_
         lambda: "0 calls on 2 workers" in supervised.get("/health/ready")[1], 10, "idle workers"
     )
     first, second = (asyncio.create_task(supervised.call(4.0)) for _ in range(2))
-    await _until(lambda: [supervised.calls_on(w) for w in workers] == [1, 1], 10, "one each")
+    await _until(
+        lambda: [supervised.calls_on(w) for w in workers] == [1, 1],
+        10,
+        "one each",
+        lambda: supervised.state(workers),
+    )
     workers[0].kill()
     survivor, lost = await asyncio.gather(second, first)
     assert survivor.ended_by == "caller"
