@@ -44,7 +44,7 @@ _LONG_ABBREVIATIONS = frozenset(
 
 
 class PhoneSentenceAggregator(SimpleTextAggregator):
-    """pipecat's sentence aggregator that also ends a sentence at an amount's unit."""
+    """pipecat's sentence aggregator, ending sentences as soon as they are complete."""
 
     async def aggregate(self, text: str) -> AsyncIterator[Aggregation]:
         """pipecat's, then a sentence that ends this token at a word's period, at once."""
